@@ -1,0 +1,257 @@
+"""Customers: create, find (fuzzy, pinyin), change, share, soft-delete, import."""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import AccessDenied, Ambiguous, Duplicate, Invalid, NotFound
+from core.models import CUSTOMER_STATUSES, Contact, Customer, CustomerShare, User
+from core.search import match_rank, normalise, search_key
+from core.services import playbooks as playbook_service
+from core.services.access import acting, can_manage, get_customer, visible_clause
+from core.services.users import get_user
+
+FIND_SCAN_LIMIT = 200
+IMPORT_COLUMNS = ("name", "aliases", "industry", "source", "owner", "status", "contact_name",
+                  "contact_title", "contact_phone", "contact_email", "contact_wechat")
+
+
+def _split_aliases(aliases) -> list[str]:
+    if aliases is None:
+        return []
+    if isinstance(aliases, str):
+        aliases = aliases.replace("，", ",").replace(";", ",").split(",")
+    return [a.strip() for a in aliases if a and a.strip()]
+
+
+def _check_duplicate(s: Session, org_id: int, name: str, exclude_id: int | None = None) -> None:
+    norm = normalise(name)
+    q = select(Customer).where(Customer.org_id == org_id, Customer.active.is_(True),
+                               Customer.search_key.like(f"|{norm}|%"))
+    for other in s.scalars(q):
+        if other.id != exclude_id and normalise(other.name) == norm:
+            raise Duplicate(f"customer {name} exists (#{other.id})", entity="customer",
+                            ref=name, existing_id=other.id)
+
+
+def create_customer(s: Session, actor: User, name: str, *, aliases=None, industry: str | None = None,
+                    source: str | None = None, owner: User | None = None, status: str = "lead",
+                    contact: dict | None = None, playbook_key: str | None = None) -> Customer:
+    acting(s, actor)
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("customer name is empty", field="name")
+    if status not in CUSTOMER_STATUSES:
+        raise Invalid(f"unknown status {status}", field="status", value=status, allowed=CUSTOMER_STATUSES)
+    owner = owner or actor
+    if owner.id != actor.id and actor.role == "rep":
+        raise AccessDenied("a rep creates customers for themselves", entity="customer")
+    if owner.org_id != actor.org_id:
+        raise AccessDenied("owner is in another organisation", entity="user")
+    _check_duplicate(s, actor.org_id, name)
+    alias_list = _split_aliases(aliases)
+    customer = Customer(org_id=actor.org_id, name=name, aliases=alias_list, industry=industry,
+                        source=source, owner_id=owner.id, status=status,
+                        search_key=search_key(name, alias_list))
+    customer.owner = owner
+    s.add(customer)
+    s.flush()
+    if contact and contact.get("name"):
+        add_contact(s, actor, customer.id, **contact)
+    pb = (playbook_service.get_playbook(s, actor.org_id, playbook_key) if playbook_key
+          else playbook_service.default_playbook_for(s, owner))
+    if pb is not None:
+        playbook_service.start_playbook(s, customer, pb, author=actor)
+    return customer
+
+
+def add_contact(s: Session, actor: User, customer_id: int, name: str, title: str | None = None,
+                phone: str | None = None, email: str | None = None,
+                wechat_id: str | None = None) -> Contact:
+    acting(s, actor)
+    customer = get_customer(s, actor, customer_id)
+    if not (name or "").strip():
+        raise Invalid("contact name is empty", field="contact_name")
+    contact = Contact(customer_id=customer.id, name=name.strip(), title=title, phone=phone,
+                      email=email, wechat_id=wechat_id)
+    s.add(contact)
+    s.flush()
+    return contact
+
+
+@dataclass
+class _Found:
+    customer: Customer
+    rank: int
+
+
+def find_customers(s: Session, actor: User, query: str, *, limit: int = 10,
+                   include_closed: bool = True) -> list[Customer]:
+    """Fuzzy find among the customers the actor may see: name, alias, pinyin, initials."""
+    q = normalise(query)
+    if not q:
+        return []
+    if q.lstrip("#").isdigit():
+        try:
+            return [get_customer(s, actor, int(q.lstrip("#")))]
+        except (NotFound, AccessDenied):
+            pass
+    stmt = (select(Customer).where(visible_clause(actor), Customer.active.is_(True),
+                                   Customer.search_key.like(f"%{q}%"))
+            .order_by(Customer.id.desc()).limit(FIND_SCAN_LIMIT))
+    if not include_closed:
+        stmt = stmt.where(Customer.status.in_(("lead", "active")))
+    found = []
+    for c in s.scalars(stmt):
+        rank = match_rank(q, c.name, c.aliases)
+        if rank is not None:
+            found.append(_Found(c, rank))
+    found.sort(key=lambda f: (f.rank, len(f.customer.name), -f.customer.id))
+    return [f.customer for f in found[:limit]]
+
+
+def resolve_customer(s: Session, actor: User, ref: str | int) -> Customer:
+    """One customer from an id, '#id' or a name; several equally good matches are ambiguous."""
+    if isinstance(ref, int):
+        return get_customer(s, actor, ref)
+    ref = str(ref).strip()
+    if ref.lstrip("#").isdigit():
+        return get_customer(s, actor, int(ref.lstrip("#")))
+    matches = find_customers(s, actor, ref, limit=5)
+    if not matches:
+        raise NotFound(f"no customer matches {ref}", entity="customer", ref=ref)
+    exact = [c for c in matches if normalise(c.name) == normalise(ref)]
+    if len(exact) == 1 or len(matches) == 1:
+        return exact[0] if exact else matches[0]
+    raise Ambiguous(f"{ref} matches several customers", entity="customer", ref=ref,
+                    candidates=[(c.id, c.name) for c in matches])
+
+
+def list_customers(s: Session, actor: User, *, owner: User | None = None, status: str | None = None,
+                   limit: int | None = None, offset: int = 0) -> list[Customer]:
+    stmt = select(Customer).where(visible_clause(actor), Customer.active.is_(True)).order_by(Customer.id)
+    if owner is not None:
+        stmt = stmt.where(Customer.owner_id == owner.id)
+    if status is not None:
+        stmt = stmt.where(Customer.status == status)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return list(s.scalars(stmt))
+
+
+def update_customer(s: Session, actor: User, customer_id: int, **changes) -> Customer:
+    acting(s, actor)
+    customer = get_customer(s, actor, customer_id)
+    allowed = {"name", "aliases", "industry", "source", "status"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise Invalid(f"cannot change {sorted(unknown)}", field=sorted(unknown)[0])
+    if "status" in changes and changes["status"] not in CUSTOMER_STATUSES:
+        raise Invalid("unknown status", field="status", value=changes["status"], allowed=CUSTOMER_STATUSES)
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+        if not changes["name"]:
+            raise Invalid("customer name is empty", field="name")
+        _check_duplicate(s, customer.org_id, changes["name"], exclude_id=customer.id)
+    if "aliases" in changes:
+        changes["aliases"] = _split_aliases(changes["aliases"])
+    for key, value in changes.items():
+        setattr(customer, key, value)
+    customer.search_key = search_key(customer.name, customer.aliases)
+    s.flush()
+    return customer
+
+
+def set_status(s: Session, actor: User, customer_id: int, status: str) -> Customer:
+    return update_customer(s, actor, customer_id, status=status)
+
+
+def reassign(s: Session, actor: User, customer_id: int, new_owner: User) -> Customer:
+    acting(s, actor)
+    customer = get_customer(s, actor, customer_id, manage=True)
+    if actor.role == "rep" or new_owner.org_id != actor.org_id:
+        raise AccessDenied("only a manager or admin reassigns customers", entity="customer", ref=customer_id)
+    customer.owner_id = new_owner.id
+    customer.owner = new_owner
+    s.flush()
+    return customer
+
+
+def delete_customer(s: Session, actor: User, customer_id: int) -> Customer:
+    """Soft delete: the row stays (history, audit, undo) and disappears from every list."""
+    acting(s, actor)
+    customer = get_customer(s, actor, customer_id, manage=True)
+    customer.active = False
+    s.flush()
+    return customer
+
+
+def share_customer(s: Session, actor: User, customer_id: int, with_user: User) -> CustomerShare:
+    acting(s, actor)
+    customer = get_customer(s, actor, customer_id, manage=True)
+    if with_user.org_id != customer.org_id:
+        raise AccessDenied("cannot share outside the organisation", entity="customer", ref=customer_id)
+    existing = s.scalar(select(CustomerShare).where(CustomerShare.customer_id == customer.id,
+                                                   CustomerShare.user_id == with_user.id))
+    if existing:
+        return existing
+    share = CustomerShare(customer_id=customer.id, user_id=with_user.id, created_by=actor.id)
+    s.add(share)
+    s.flush()
+    return share
+
+
+def unshare_customer(s: Session, actor: User, customer_id: int, with_user: User) -> None:
+    acting(s, actor)
+    customer = get_customer(s, actor, customer_id, manage=True)
+    share = s.scalar(select(CustomerShare).where(CustomerShare.customer_id == customer.id,
+                                                CustomerShare.user_id == with_user.id))
+    if share:
+        s.delete(share)
+        s.flush()
+
+
+def import_customers_csv(s: Session, actor: User, text: str) -> list[Customer]:
+    """All rows or none: the first bad row raises with its line number and nothing is kept
+    (the caller's unit of work rolls back)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if not reader.fieldnames or "name" not in [f.strip() for f in reader.fieldnames]:
+        raise Invalid("the CSV needs a 'name' column", field="name", line=1)
+    created: list[Customer] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        name = row.get("name", "")
+        if not name:
+            raise Invalid(f"line {line}: name is empty", field="name", line=line)
+        norm = normalise(name)
+        if norm in seen:
+            raise Duplicate(f"line {line}: {name} repeats line {seen[norm]}", entity="customer",
+                            ref=name, line=line)
+        seen[norm] = line
+        owner = actor
+        if row.get("owner"):
+            try:
+                owner = get_user(s, row["owner"])
+            except NotFound:
+                raise Invalid(f"line {line}: unknown owner {row['owner']}", field="owner",
+                              value=row["owner"], line=line) from None
+        contact = None
+        if row.get("contact_name"):
+            contact = dict(name=row["contact_name"], title=row.get("contact_title") or None,
+                           phone=row.get("contact_phone") or None, email=row.get("contact_email") or None,
+                           wechat_id=row.get("contact_wechat") or None)
+        try:
+            created.append(create_customer(
+                s, actor, name, aliases=row.get("aliases"), industry=row.get("industry") or None,
+                source=row.get("source") or None, owner=owner, status=row.get("status") or "lead",
+                contact=contact))
+        except (Invalid, Duplicate, AccessDenied) as exc:
+            exc.params["line"] = line
+            raise type(exc)(f"line {line}: {exc}", **exc.params) from None
+    return created

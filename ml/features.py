@@ -1,0 +1,278 @@
+"""Turn an :class:`~ml.eventlog.EventLog` into flat numpy arrays, vectorised over all events.
+
+One :class:`FeatureSpec` (vocabularies + standardisation statistics, fit on training data only) is
+shared by every backbone, so the LSTM, the transformer and the GBM see the same information:
+
+* ``cat``  per-event categorical codes (activity, lifecycle, resource, weekday, hour, direction),
+* ``num``  per-event numeric inputs (log time gaps, log amount, node index, hour of day ...),
+* ``agg``  aggregated features of the prefix *ending at* each event (counts per activity class,
+  elapsed time, amount, prefix length ...). Row ``i`` only uses events ``<= i`` of its case, so a
+  sequence model can take ``agg`` beside its state and the GBM scores prefix ``k`` from row ``k-1``.
+
+Only numpy is needed here (no torch).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ml.eventlog import Case, EventLog
+
+PAD, UNK = 0, 1
+CAT_COLUMNS = ("activity", "lifecycle", "resource", "weekday", "hour", "direction")
+NUM_COLUMNS = (
+    "log_gap_h",  # hours since the previous event of the case
+    "log_elapsed_h",  # hours since the case started
+    "log_amount",
+    "amount_missing",
+    "node_index",
+    "node_missing",
+    "hour_sin",
+    "hour_cos",
+    "log_position",
+)
+AGG_FIXED = (
+    "log_prefix_len",
+    "log_elapsed_h",
+    "log_gap_h",
+    "log_mean_gap_h",
+    "log_amount",
+    "start_hour",
+    "start_weekday",
+    "last_hour",
+    "last_weekday",
+    "n_distinct_classes",
+    "log_n_in",
+    "log_n_out",
+    "last_node",
+    "max_node",
+)
+AGG_CATEGORICAL = ("last_class", "last_resource")
+_DIRECTION_CODES = {"": 1, "in": 2, "out": 3}
+
+
+def _class_of(activity: str, lifecycle: str) -> str:
+    return f"{activity}|{lifecycle}" if lifecycle else activity
+
+
+@dataclass
+class EncodedLog:
+    """Flat per-event arrays; case ``j`` owns rows ``offsets[j]:offsets[j+1]``."""
+
+    case_ids: list[str]
+    offsets: np.ndarray  # int64 [n_cases + 1]
+    cat: np.ndarray  # int64 [n_events, len(CAT_COLUMNS)]
+    num: np.ndarray  # float32 [n_events, len(NUM_COLUMNS)], standardised
+    agg: np.ndarray  # float32 [n_events, n_agg], numeric part standardised
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __len__(self) -> int:
+        return len(self.case_ids)
+
+
+@dataclass
+class FeatureSpec:
+    activities: list[str]  # code = position + 2 (0 = padding, 1 = unknown)
+    lifecycles: list[str]
+    resources: list[str]
+    classes: list[str]  # activity|lifecycle classes counted in ``agg``; unknown ones go to "other"
+    num_mean: list[float] = field(default_factory=list)
+    num_std: list[float] = field(default_factory=list)
+    agg_mean: list[float] = field(default_factory=list)
+    agg_std: list[float] = field(default_factory=list)
+    version: int = 1
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def fit(cls, log: EventLog, *, min_resource_count: int = 5) -> FeatureSpec:
+        events = [e for c in log.cases for e in c.events]
+        activities = sorted({e.activity for e in events})
+        lifecycles = sorted({e.lifecycle for e in events})
+        resource_counts = Counter(e.resource for e in events if e.resource)
+        resources = sorted(r for r, n in resource_counts.items() if n >= min_resource_count)
+        classes = sorted({_class_of(e.activity, e.lifecycle) for e in events})
+        spec = cls(activities, lifecycles, resources, classes)
+        cat, num, agg, _ = spec._raw(log.cases)
+        spec.num_mean, spec.num_std = _stats(num)
+        numeric = agg[:, spec.agg_numeric_index]
+        spec.agg_mean, spec.agg_std = _stats(numeric)
+        return spec
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(cat_columns=list(CAT_COLUMNS), num_columns=list(NUM_COLUMNS), agg_columns=self.agg_columns)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
+        if data.get("version") != 1:
+            raise ValueError(f"unsupported feature spec version {data.get('version')!r}")
+        names = {f for f in cls.__dataclass_fields__}
+        spec = cls(**{k: v for k, v in data.items() if k in names})
+        if data.get("agg_columns", spec.agg_columns) != spec.agg_columns:
+            raise ValueError("feature spec columns do not match this code version")
+        return spec
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def agg_columns(self) -> list[str]:
+        return [f"n[{c}]" for c in self.classes] + ["n[other]"] + list(AGG_FIXED) + list(AGG_CATEGORICAL)
+
+    @property
+    def agg_numeric_index(self) -> list[int]:
+        return list(range(len(self.classes) + 1 + len(AGG_FIXED)))
+
+    @property
+    def agg_categorical_index(self) -> list[int]:
+        start = len(self.classes) + 1 + len(AGG_FIXED)
+        return list(range(start, start + len(AGG_CATEGORICAL)))
+
+    @property
+    def cat_cardinalities(self) -> list[int]:
+        """Embedding table sizes per ``cat`` column (codes 0 and 1 reserved)."""
+        return [len(self.activities) + 2, len(self.lifecycles) + 2, len(self.resources) + 2, 9, 26, 4]
+
+    # ------------------------------------------------------------------ encoding
+    def encode(self, log: EventLog | list[Case]) -> EncodedLog:
+        cases = log.cases if isinstance(log, EventLog) else list(log)
+        cat, num, agg, offsets = self._raw(cases)
+        if self.num_mean:
+            num = (num - np.asarray(self.num_mean, np.float32)) / np.asarray(self.num_std, np.float32)
+            idx = self.agg_numeric_index
+            agg[:, idx] = (agg[:, idx] - np.asarray(self.agg_mean, np.float32)) / np.asarray(self.agg_std, np.float32)
+        return EncodedLog([c.case_id for c in cases], offsets, cat, num.astype(np.float32), agg.astype(np.float32))
+
+    def _raw(self, cases: list[Case]):
+        lengths = np.fromiter((len(c) for c in cases), np.int64, count=len(cases))
+        offsets = np.zeros(len(cases) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        events = [e for c in cases for e in c.events]
+        n = len(events)
+        act_code = {a: i + 2 for i, a in enumerate(self.activities)}
+        lc_code = {a: i + 2 for i, a in enumerate(self.lifecycles)}
+        res_code = {a: i + 2 for i, a in enumerate(self.resources)}
+        cls_code = {a: i for i, a in enumerate(self.classes)}
+        other = len(self.classes)
+
+        act = np.fromiter((act_code.get(e.activity, UNK) for e in events), np.int64, count=n)
+        lc = np.fromiter((lc_code.get(e.lifecycle, UNK) for e in events), np.int64, count=n)
+        res = np.fromiter((res_code.get(e.resource, UNK) for e in events), np.int64, count=n)
+        klass = np.fromiter(
+            (cls_code.get(_class_of(e.activity, e.lifecycle), other) for e in events), np.int64, count=n
+        )
+        direction = np.fromiter((_DIRECTION_CODES.get(e.direction, 1) for e in events), np.int64, count=n)
+        ts = np.fromiter((e.timestamp.timestamp() for e in events), np.float64, count=n)
+        offset_s = np.fromiter((e.utc_offset_min for e in events), np.float64, count=n) * 60.0
+        amount = np.fromiter((np.nan if e.amount is None else e.amount for e in events), np.float64, count=n)
+        node = np.fromiter((np.nan if e.node_index is None else e.node_index for e in events), np.float64, count=n)
+
+        case_of = np.repeat(np.arange(len(cases)), lengths)
+        first = offsets[:-1][case_of]
+        position = np.arange(n) - first
+        gap_h = np.zeros(n)
+        if n:
+            gap_h[1:] = np.diff(ts) / 3600.0
+        gap_h[position == 0] = 0.0
+        gap_h = np.maximum(gap_h, 0.0)
+        elapsed_h = np.maximum((ts - ts[first]) / 3600.0 if n else ts, 0.0)
+        local = ts + offset_s
+        hour = (local % 86400.0) / 3600.0
+        weekday = ((local // 86400.0) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
+
+        has_amount = ~np.isnan(amount)
+        amount_ff = _forward_fill(np.where(has_amount, np.log1p(np.abs(np.nan_to_num(amount))), np.nan), first)
+        has_node = ~np.isnan(node)
+        node_ff = _forward_fill(np.where(has_node, node, np.nan), first)
+
+        cat = np.stack([act, lc, res, weekday.astype(np.int64) + 2, hour.astype(np.int64) + 2, direction], axis=1)
+        num = np.stack(
+            [
+                np.log1p(gap_h),
+                np.log1p(elapsed_h),
+                np.where(has_amount, np.log1p(np.abs(np.nan_to_num(amount))), 0.0),
+                (~has_amount).astype(np.float64),
+                np.nan_to_num(node),
+                (~has_node).astype(np.float64),
+                np.sin(2 * np.pi * hour / 24),
+                np.cos(2 * np.pi * hour / 24),
+                np.log1p(position),
+            ],
+            axis=1,
+        ).astype(np.float32)
+
+        counts = _segment_cumsum_onehot(klass, len(self.classes) + 1, offsets, case_of)
+        prefix_len = position + 1.0
+        n_in = _segment_cumsum((direction == 2).astype(np.float64), first)
+        n_out = _segment_cumsum((direction == 3).astype(np.float64), first)
+        max_node = _segment_cummax(np.where(has_node, node, -1.0), case_of)
+        fixed = np.stack(
+            [
+                np.log1p(prefix_len),
+                np.log1p(elapsed_h),
+                np.log1p(gap_h),
+                np.log1p(elapsed_h / prefix_len),
+                np.nan_to_num(amount_ff, nan=0.0),
+                hour[first] if n else hour,
+                weekday[first] if n else weekday,
+                hour,
+                weekday,
+                (counts > 0).sum(axis=1),
+                np.log1p(n_in),
+                np.log1p(n_out),
+                np.nan_to_num(node_ff, nan=-1.0),
+                max_node,
+            ],
+            axis=1,
+        )
+        agg = np.concatenate(
+            [np.log1p(counts), fixed, np.stack([klass, res], axis=1).astype(np.float64)], axis=1
+        ).astype(np.float32)
+        return cat, num, agg, offsets
+
+
+def _stats(values: np.ndarray) -> tuple[list[float], list[float]]:
+    if len(values) == 0:
+        return [0.0] * values.shape[1], [1.0] * values.shape[1]
+    mean = values.mean(axis=0, dtype=np.float64)
+    std = values.std(axis=0, dtype=np.float64)
+    std[std < 1e-6] = 1.0
+    return [float(x) for x in mean], [float(x) for x in std]
+
+
+def _forward_fill(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Last non-NaN value within each case up to each row (NaN when none yet)."""
+    n = len(values)
+    idx = np.where(~np.isnan(values), np.arange(n), -1)
+    np.maximum.accumulate(idx, out=idx)
+    valid = idx >= first
+    out = np.full(n, np.nan)
+    out[valid] = values[idx[valid]]
+    return out
+
+
+def _segment_cumsum(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    total = np.concatenate([[0.0], np.cumsum(values)])
+    return total[1:] - total[first]
+
+
+def _segment_cumsum_onehot(codes: np.ndarray, width: int, offsets: np.ndarray, case_of: np.ndarray) -> np.ndarray:
+    n = len(codes)
+    onehot = np.zeros((n + 1, width), np.int32)
+    onehot[np.arange(1, n + 1), codes] = 1
+    np.cumsum(onehot, axis=0, out=onehot)
+    return (onehot[1:] - onehot[offsets[:-1]][case_of]).astype(np.float64)
+
+
+def _segment_cummax(values: np.ndarray, case_of: np.ndarray) -> np.ndarray:
+    if len(values) == 0:
+        return values
+    span = float(np.max(np.abs(values))) * 2 + 2
+    shifted = values + case_of * span
+    return np.maximum.accumulate(shifted) - case_of * span
