@@ -436,8 +436,13 @@ _CORE_DATES = re.compile(
     rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
-def _normalise_ooxml(path: Path) -> None:
-    """Re-pack an OOXML zip with fixed entry timestamps and fixed core-property dates."""
+def _normalise_ooxml(path: Path, cached: dict[str, dict[str, float]] | None = None) -> None:
+    """Re-pack an OOXML zip with fixed entry timestamps and fixed core-property dates.
+
+    ``cached`` maps a worksheet part (``xl/worksheets/sheet1.xml``) to {cell: value}: the value
+    is stored as the formula's cached result. openpyxl writes formulas without results, which
+    Excel/WPS recalculate on load but chat-app previewers would show as empty cells."""
+    cached = cached or {}
     with zipfile.ZipFile(path) as zin:
         entries = [(info.filename, zin.read(info.filename)) for info in zin.infolist()]
     buf = io.BytesIO()
@@ -445,12 +450,21 @@ def _normalise_ooxml(path: Path) -> None:
         for name, data in entries:
             if name == "docProps/core.xml":
                 data = _CORE_DATES.sub(lambda m: m.group(1) + FIXED_W3CDTF.encode() + m.group(3), data)
+            for ref, value in cached.get(name, {}).items():
+                pattern = rb'(<c r="' + ref.encode() + rb'"[^>]*><f>[^<]*</f>)<v></v>'
+                data, n = re.subn(pattern, lambda m: m.group(1) + b"<v>%s</v>" % _num(value), data)
+                if n != 1:
+                    raise RuntimeError(f"{path.name}: no empty formula cell {ref} in {name}")
             info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DT)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             info.create_system = 0
             zout.writestr(info, data, compresslevel=9)
     path.write_bytes(buf.getvalue())
+
+
+def _num(value: float) -> bytes:
+    return (str(int(value)) if float(value).is_integer() else repr(float(value))).encode()
 
 
 # --------------------------------------------------------------------------------------
@@ -496,7 +510,7 @@ def make_quote_template(out: Path) -> Path:
 
     # Header block: label / value pairs in two columns (A:B and E:G).
     header = [
-        (4, "客户", "某某科技有限公司", "日期", "2026-01-01"),
+        (4, "客户", "某某科技有限公司", "日期", FIXED_DT.date()),
         (5, "联系人", "张经理", "报价有效期", "30 天(至 2026-01-31)"),
         (6, "电话", "138-0000-0000", "销售顾问", "小王 139-0000-0000"),
         (7, "地址", "", "付款方式", "合同签订后 7 日内支付 50%"),
@@ -517,6 +531,9 @@ def make_quote_template(out: Path) -> Path:
             c.value = text
             c.font = Font(name=font, size=10)
             c.fill = input_fill
+            c.alignment = Alignment(horizontal="left")
+            if col == "F" and row == 4:
+                c.number_format = "yyyy-mm-dd"
         for col in "BCDFG":
             ws[f"{col}{row}"].border = box
 
@@ -575,7 +592,6 @@ def make_quote_template(out: Path) -> Path:
                           color=hexc(NAVY) if bold else "FF000000")
         if row == r_disc:
             ws[f"F{row}"].fill = input_fill
-    ws[f"G{r_total}"] = f'=IF(F{r_total}=0,"","大写见合同")'
 
     notes_row = r_total + 2
     notes = [
@@ -615,7 +631,12 @@ def make_quote_template(out: Path) -> Path:
 
     path = out / "quote_template.xlsx"
     wb.save(path)
-    _normalise_ooxml(path)
+    amounts = {f"F{first + i}": qty * price for i, (_, _, qty, price) in enumerate(examples)}
+    amounts.update({f"F{row}": 0 for row in range(first + len(examples), last + 1)})
+    subtotal = sum(amounts.values())
+    tax = round(subtotal * 0.06, 2)
+    amounts.update({f"F{r_sub}": subtotal, f"F{r_tax}": tax, f"F{r_total}": subtotal + tax})
+    _normalise_ooxml(path, {"xl/worksheets/sheet1.xml": amounts})
     return path
 
 
