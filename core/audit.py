@@ -81,11 +81,8 @@ def _write_audit_rows(s: Session, _ctx) -> None:
         s.connection().execute(insert(AuditLog), rows)
 
 
-@event.listens_for(Session, "after_commit")
-def _new_batch_after_commit(s: Session) -> None:
-    s.info["audit_batch"] = uuid.uuid4().hex
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _new_batch_after_rollback(s: Session, _previous) -> None:
-    s.info["audit_batch"] = uuid.uuid4().hex
+@event.listens_for(Session, "after_transaction_end")
+def _new_batch_per_unit_of_work(s: Session, transaction) -> None:
+    # Only the outermost transaction ends a unit of work; savepoints belong to it.
+    if transaction.parent is None and not transaction.nested:
+        s.info["audit_batch"] = uuid.uuid4().hex

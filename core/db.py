@@ -85,11 +85,9 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
+        """A read-only session; closing it ends the transaction and keeps loaded objects usable."""
         with self._read() as s:
-            try:
-                yield s
-            finally:
-                s.rollback()
+            yield s
 
     def create_all(self) -> None:
         from core import models  # noqa: F401  (registers tables)

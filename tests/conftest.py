@@ -45,7 +45,8 @@ def postgres_url():
 @pytest.fixture(scope="session")
 def _pg_schema(postgres_url):
     if not ON_POSTGRES:
-        return None
+        yield None
+        return
     from core.migrate import downgrade, upgrade
 
     db = Database(postgres_url)
@@ -68,9 +69,12 @@ def db_url(tmp_path, _pg_schema):
 def db(db_url):
     database = Database(db_url)
     if ON_POSTGRES:
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        # DELETE + sequence restart: ~20x faster than TRUNCATE on tiny tables
         with database.engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+            for seq in conn.execute(text("SELECT sequence_name FROM information_schema.sequences")).scalars():
+                conn.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
     else:
         database.create_all()
     yield database

@@ -72,7 +72,10 @@ def log_activity(s: Session, actor: User, customer_id: int, type: str, content: 
             s.flush()
     except IntegrityError:
         # Another worker stored the same message a moment ago.
-        existing = find_by_source(s, source[0], source[1]) if source else None
+        if not source:
+            raise
+        existing = s.scalar(select(Activity).where(Activity.source_platform == source[0],
+                                                   Activity.source_message_id == str(source[1])))
         if existing is None:
             raise
         return existing, False

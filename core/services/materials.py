@@ -39,7 +39,7 @@ class SyncReport:
 
 
 def sync_materials(s: Session, org_id: int, folder: Path) -> SyncReport:
-    """Read catalog.yaml (title, category, tags, nodes per file) and every file in the folder.
+    """Read catalog.yaml (title, category, tags, nodes per file) and the files it lists.
     New files are added, files whose checksum changed are updated and lose their cached
     platform file ids (the old upload is stale); unchanged files keep them."""
     folder = Path(folder)
@@ -55,8 +55,11 @@ def sync_materials(s: Session, org_id: int, folder: Path) -> SyncReport:
     existing = {m.key: m for m in s.scalars(select(Material).where(Material.org_id == org_id))}
     report = SyncReport([], [], [], [])
     seen = set()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != CATALOG
-                       and not p.name.startswith(".")):
+    # With a catalogue, only catalogued files are material (the folder may hold a README or the
+    # script that made them); without one, every visible file is.
+    candidates = ([folder / name for name in catalog] if catalog else
+                  [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")])
+    for path in sorted(p for p in candidates if p.is_file()):
         key = path.relative_to(folder).as_posix()
         seen.add(key)
         meta = catalog.get(key, {})
