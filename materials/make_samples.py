@@ -524,6 +524,7 @@ def make_quote_template(out: Path) -> Path:
             c.border = box
         ws[f"A{row}"].alignment = Alignment(horizontal="center")
         ws[f"E{row}"].alignment = Alignment(horizontal="center")
+        ws.row_dimensions[row].height = 20
         ws.merge_cells(f"B{row}:D{row}")
         ws.merge_cells(f"F{row}:G{row}")
         for col, text in (("B", v1), ("F", v2)):
@@ -554,6 +555,7 @@ def make_quote_template(out: Path) -> Path:
     ]
     first, last = QUOTE_FIRST_ITEM_ROW, QUOTE_FIRST_ITEM_ROW + QUOTE_ITEM_ROWS - 1
     for i, row in enumerate(range(first, last + 1), start=1):
+        ws.row_dimensions[row].height = 20
         ws[f"A{row}"] = i
         ws[f"A{row}"].alignment = Alignment(horizontal="center")
         if i <= len(examples):
@@ -751,9 +753,10 @@ def make_intro_deck(out: Path, photo: Path | None = None) -> Path:
         tf.word_wrap = True
         for k, line in enumerate(bullets):
             p = tf.paragraphs[0] if k == 0 else tf.add_paragraph()
-            p.space_after = Pt(14)
-            style_run(p.add_run(), 18, TEAL, True).text = "■  "
-            style_run(p.add_run(), 18).text = line
+            size = 18 if with_photo else 22   # keep each bullet on one line next to the photo
+            p.space_after = Pt(size)
+            style_run(p.add_run(), size, TEAL, True).text = "■  "
+            style_run(p.add_run(), size).text = line
         if with_photo:
             pic_w = Inches(5.2)
             s.shapes.add_picture(str(photo), Inches(7.8), Inches(2.6), width=pic_w,
