@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from core.db import Base, utcnow
 from core.models import (
-    AuditLog, ConversationState, InboxMessage, IntentScore, OutboxMessage,
+    AuditLog, ConversationState, CustomerSearchTerm, InboxMessage, IntentScore, OutboxMessage,
 )
 
 # High-volume machine bookkeeping: not a user's change, so not audited.
-NOT_AUDITED = {AuditLog, InboxMessage, ConversationState, OutboxMessage, IntentScore}
+NOT_AUDITED = {AuditLog, InboxMessage, ConversationState, OutboxMessage, IntentScore, CustomerSearchTerm}
 
 
 def set_actor(s: Session, user_id: int | None) -> None:

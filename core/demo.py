@@ -16,7 +16,6 @@ from core.journeys import Journey, simulate_journey
 from core.models import (
     Activity, Contact, Customer, CustomerProgress, FollowUp, MasterOrder, NodeEvent, Organisation, SubOrder,
 )
-from core.search import search_key
 from core.services import materials as material_service
 from core.services import playbooks as playbook_service
 from core.services.users import add_user, get_or_create_team
@@ -86,7 +85,7 @@ def create_demo(s: Session, *, customers: int = 300, seed: int = 7, anchor: date
             name = f"{j.name}{rng.randint(2, 99)}"
         used_names.add(name)
         customer = Customer(org_id=org.id, name=name, aliases=[], industry=j.industry, source=j.source,
-                            owner_id=owner.id, status=j.status, search_key=search_key(name, []),
+                            owner_id=owner.id, status=j.status,
                             created_at=j.start, updated_at=j.activities[-1].at if j.activities else j.start)
         s.add(customer)
         s.flush()

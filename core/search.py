@@ -23,45 +23,41 @@ def pinyin_forms(text: str) -> tuple[str, str]:
     return full, initials
 
 
-def search_key(name: str, aliases: list[str] | None = None) -> str:
-    parts: list[str] = []
-    for text in [name, *(aliases or [])]:
+MAX_TERM = 24
+MAX_STARTS = 12
+
+
+# How good a match on a term of each form is; lower is better.
+NAME_START, NAME_MID, ALIAS_START, ALIAS_MID, PINYIN_START, PINYIN_MID, INITIALS_START, INITIALS_MID = WEIGHTS = range(8)
+
+
+def search_terms(name: str, aliases: list[str] | None = None) -> dict[str, int]:
+    """Suffixes of every searchable form with their weight, so that a substring query becomes
+    an indexed prefix range scan (term >= q AND term < q + U+10FFFF) and ranking needs no
+    pinyin at query time. Forms: the normalised text (a suffix at every character), full pinyin
+    (at every syllable) and pinyin initials (at every letter). A query starting in the middle
+    of a syllable ("uawei") is the only thing this does not find."""
+    terms: dict[str, int] = {}
+
+    def add(term: str, weight: int) -> None:
+        if term and weight < terms.get(term, 99):
+            terms[term] = weight
+
+    for index, text in enumerate([name, *(aliases or [])]):
         norm = normalise(text)
         if not norm:
             continue
-        full, initials = pinyin_forms(norm)
-        parts.extend([norm, full, initials])
-    # '|' separates forms so a match never spans two of them
-    return "|" + "|".join(dict.fromkeys(parts)) + "|"
+        syllables = lazy_pinyin(norm)
+        initials = "".join(s[0] for s in lazy_pinyin(norm, style=Style.FIRST_LETTER) if s)
+        start, mid = (NAME_START, NAME_MID) if index == 0 else (ALIAS_START, ALIAS_MID)
+        for i in range(min(len(norm), MAX_STARTS)):
+            add(norm[i:i + MAX_TERM], start if i == 0 else mid)
+        for i in range(min(len(syllables), MAX_STARTS)):
+            add("".join(syllables[i:])[:MAX_TERM], PINYIN_START if i == 0 else PINYIN_MID)
+        for i in range(min(len(initials), MAX_STARTS)):
+            add(initials[i:i + MAX_TERM], INITIALS_START if i == 0 else INITIALS_MID)
+    return terms
 
 
-def match_rank(query: str, name: str, aliases: list[str] | None = None) -> int | None:
-    """Lower is better; None means no match. Exact name < prefix < substring < alias <
-    pinyin < initials."""
-    q = normalise(query)
-    if not q:
-        return None
-    n = normalise(name)
-    if q == n:
-        return 0
-    if n.startswith(q):
-        return 1
-    if q in n:
-        return 2
-    for alias in aliases or []:
-        if q in normalise(alias):
-            return 3
-    full, initials = pinyin_forms(n)
-    if full.startswith(q):
-        return 4
-    if q in full:
-        return 5
-    if initials.startswith(q):
-        return 6
-    if q in initials:
-        return 7
-    for alias in aliases or []:
-        afull, ainit = pinyin_forms(alias)
-        if q in afull or q in ainit:
-            return 8
-    return None
+def prefix_upper_bound(prefix: str) -> str:
+    return prefix + "\U0010ffff"

@@ -2,7 +2,7 @@
 from core.models.activities import ACTIVITY_TYPES, DIRECTIONS, Activity, FollowUp
 from core.models.audit import AuditLog
 from core.models.collab import IntentScore, Thread
-from core.models.customers import CUSTOMER_STATUSES, Contact, Customer, CustomerShare
+from core.models.customers import CUSTOMER_STATUSES, Contact, Customer, CustomerSearchTerm, CustomerShare
 from core.models.materials import MATERIAL_KINDS, Material, MaterialUse
 from core.models.messaging import ConversationState, InboxMessage, OutboxMessage
 from core.models.orders import MasterOrder, SubOrder
@@ -12,7 +12,7 @@ from core.models.playbooks import CustomerProgress, Node, NodeEvent, Playbook
 __all__ = [
     "ACTIVITY_TYPES", "CUSTOMER_STATUSES", "DIRECTIONS", "MATERIAL_KINDS", "ROLES",
     "Activity", "AuditLog", "ChatIdentity", "Contact", "ConversationState", "Customer",
-    "CustomerProgress", "CustomerShare", "FollowUp", "InboxMessage", "IntentScore", "Invite",
+    "CustomerProgress", "CustomerSearchTerm", "CustomerShare", "FollowUp", "InboxMessage", "IntentScore", "Invite",
     "MasterOrder", "Material", "MaterialUse", "Node", "NodeEvent", "Organisation", "OutboxMessage",
     "Playbook", "SubOrder", "Team", "Thread", "User",
 ]

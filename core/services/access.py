@@ -4,7 +4,7 @@ rep: own customers and those shared with them; manager: every customer owned by 
 their team (plus own and shared); admin: everything in the organisation."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.audit import set_actor
@@ -19,13 +19,15 @@ def acting(s: Session, actor: User) -> User:
 
 
 def visible_clause(actor: User) -> ColumnElement[bool]:
-    shared = exists().where(CustomerShare.customer_id == Customer.id, CustomerShare.user_id == actor.id)
+    # Each OR branch is index-backed (owner_id, or the primary key), so SQLite and PostgreSQL
+    # answer a rep's query from their own rows instead of scanning every customer.
+    shared = Customer.id.in_(select(CustomerShare.customer_id).where(CustomerShare.user_id == actor.id))
     base = Customer.org_id == actor.org_id
     if actor.role == "admin":
         return base
     if actor.role == "manager" and actor.team_id is not None:
-        team_owner = Customer.owner_id.in_(select(User.id).where(User.team_id == actor.team_id))
-        return and_(base, or_(team_owner, Customer.owner_id == actor.id, shared))
+        team = select(User.id).where(User.team_id == actor.team_id)
+        return and_(base, or_(Customer.owner_id.in_(team), Customer.owner_id == actor.id, shared))
     return and_(base, or_(Customer.owner_id == actor.id, shared))
 
 

@@ -3,19 +3,17 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import AccessDenied, Ambiguous, Duplicate, Invalid, NotFound
-from core.models import CUSTOMER_STATUSES, Contact, Customer, CustomerShare, User
-from core.search import match_rank, normalise, search_key
+from core.models import CUSTOMER_STATUSES, Contact, Customer, CustomerSearchTerm, CustomerShare, User
+from core.search import MAX_TERM, NAME_START, WEIGHTS, normalise, prefix_upper_bound
 from core.services import playbooks as playbook_service
 from core.services.access import acting, can_manage, get_customer, visible_clause
 from core.services.users import get_user
 
-FIND_SCAN_LIMIT = 200
 IMPORT_COLUMNS = ("name", "aliases", "industry", "source", "owner", "status", "contact_name",
                   "contact_title", "contact_phone", "contact_email", "contact_wechat")
 
@@ -30,8 +28,9 @@ def _split_aliases(aliases) -> list[str]:
 
 def _check_duplicate(s: Session, org_id: int, name: str, exclude_id: int | None = None) -> None:
     norm = normalise(name)
-    q = select(Customer).where(Customer.org_id == org_id, Customer.active.is_(True),
-                               Customer.search_key.like(f"|{norm}|%"))
+    q = select(Customer).join(CustomerSearchTerm, CustomerSearchTerm.customer_id == Customer.id).where(
+        Customer.org_id == org_id, Customer.active.is_(True), CustomerSearchTerm.weight == NAME_START,
+        CustomerSearchTerm.term == norm[:MAX_TERM])
     for other in s.scalars(q):
         if other.id != exclude_id and normalise(other.name) == norm:
             raise Duplicate(f"customer {name} exists (#{other.id})", entity="customer",
@@ -55,8 +54,7 @@ def create_customer(s: Session, actor: User, name: str, *, aliases=None, industr
     _check_duplicate(s, actor.org_id, name)
     alias_list = _split_aliases(aliases)
     customer = Customer(org_id=actor.org_id, name=name, aliases=alias_list, industry=industry,
-                        source=source, owner_id=owner.id, status=status,
-                        search_key=search_key(name, alias_list))
+                        source=source, owner_id=owner.id, status=status)
     customer.owner = owner
     s.add(customer)
     s.flush()
@@ -83,16 +81,13 @@ def add_contact(s: Session, actor: User, customer_id: int, name: str, title: str
     return contact
 
 
-@dataclass
-class _Found:
-    customer: Customer
-    rank: int
-
-
 def find_customers(s: Session, actor: User, query: str, *, limit: int = 10,
                    include_closed: bool = True) -> list[Customer]:
-    """Fuzzy find among the customers the actor may see: name, alias, pinyin, initials."""
-    q = normalise(query)
+    """Fuzzy find among the customers the actor may see: name, alias, pinyin, initials. Ranked
+    by kind of match (name start < name substring < alias < pinyin < initials), then by the
+    matched text (an exact match sorts first, shorter before longer). One indexed range scan
+    per kind, stopping once `limit` customers are found."""
+    q = normalise(query)[:MAX_TERM]
     if not q:
         return []
     if q.lstrip("#").isdigit():
@@ -100,18 +95,20 @@ def find_customers(s: Session, actor: User, query: str, *, limit: int = 10,
             return [get_customer(s, actor, int(q.lstrip("#")))]
         except (NotFound, AccessDenied):
             pass
-    stmt = (select(Customer).where(visible_clause(actor), Customer.active.is_(True),
-                                   Customer.search_key.like(f"%{q}%"))
-            .order_by(Customer.id.desc()).limit(FIND_SCAN_LIMIT))
-    if not include_closed:
-        stmt = stmt.where(Customer.status.in_(("lead", "active")))
-    found = []
-    for c in s.scalars(stmt):
-        rank = match_rank(q, c.name, c.aliases)
-        if rank is not None:
-            found.append(_Found(c, rank))
-    found.sort(key=lambda f: (f.rank, len(f.customer.name), -f.customer.id))
-    return [f.customer for f in found[:limit]]
+    term = CustomerSearchTerm
+    found: dict[int, Customer] = {}
+    for weight in WEIGHTS:
+        stmt = (select(Customer).join(term, term.customer_id == Customer.id)
+                .where(term.weight == weight, term.term >= q, term.term < prefix_upper_bound(q),
+                       visible_clause(actor), Customer.active.is_(True))
+                .order_by(term.term, Customer.id.desc()).limit(limit + len(found)))
+        if not include_closed:
+            stmt = stmt.where(Customer.status.in_(("lead", "active")))
+        for customer in s.scalars(stmt):
+            found.setdefault(customer.id, customer)
+            if len(found) == limit:
+                return list(found.values())
+    return list(found.values())
 
 
 def resolve_customer(s: Session, actor: User, ref: str | int) -> Customer:
@@ -161,7 +158,6 @@ def update_customer(s: Session, actor: User, customer_id: int, **changes) -> Cus
         changes["aliases"] = _split_aliases(changes["aliases"])
     for key, value in changes.items():
         setattr(customer, key, value)
-    customer.search_key = search_key(customer.name, customer.aliases)
     s.flush()
     return customer
 

@@ -80,7 +80,7 @@ def test_resolve_customer_exact_id_and_ambiguous(db, world):
             svc.resolve_customer(s, a, "不存在的公司")
 
 
-def test_update_recomputes_search_key_and_checks_duplicates(db, world):
+def test_update_reindexes_search_terms_and_checks_duplicates(db, world):
     with db.session() as s:
         a = reload(s, world.rep_a)
         c = svc.create_customer(s, a, "旧名字")

@@ -7,7 +7,7 @@ from core.errors import NothingToUndo
 from core.models import Activity, AuditLog, Customer, CustomerProgress, MasterOrder, SubOrder
 from core.services import undo as svc
 from core.services.activities import log_activity
-from core.services.customers import create_customer, delete_customer, update_customer
+from core.services.customers import create_customer, delete_customer, find_customers, update_customer
 from core.services.orders import create_master_order, create_sub_order
 from core.services.playbooks import finish_node
 from tests.conftest import reload
@@ -50,7 +50,9 @@ def test_undo_update_and_delete(db, world, cid):
         svc.undo_last(s, reload(s, world.rep_a))
     with db.session() as s:
         c = s.get(Customer, cid)
-        assert c.name == "撤销测试" and "chexiao" in c.search_key
+        assert c.name == "撤销测试"
+        assert [x.id for x in find_customers(s, reload(s, world.rep_a), "chexiao")] == [cid]
+        assert find_customers(s, reload(s, world.rep_a), "gaile") == []
         delete_customer(s, reload(s, world.rep_a), cid)
     with db.session() as s:
         svc.undo_last(s, reload(s, world.rep_a))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 20:09:38.144495
+Create Date: 2026-12-04 20:22:52.914666
 """
 from alembic import op
 import sqlalchemy as sa
@@ -170,7 +170,6 @@ def upgrade() -> None:
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('search_key', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_customers_org_id_organisations')),
@@ -249,6 +248,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('customer_progress', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customer_progress_playbook_id'), ['playbook_id'], unique=False)
+
+    op.create_table('customer_search_terms',
+    sa.Column('weight', sa.SmallInteger(), nullable=False),
+    sa.Column('term', sa.String(length=24).with_variant(sa.String(length=24, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_customer_search_terms_customer_id_customers')),
+    sa.PrimaryKeyConstraint('weight', 'term', 'customer_id', name=op.f('pk_customer_search_terms'))
+    )
+    with op.batch_alter_table('customer_search_terms', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customer_search_terms_customer_id'), ['customer_id'], unique=False)
 
     op.create_table('customer_shares',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -452,6 +461,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_customer_shares_user_id'))
 
     op.drop_table('customer_shares')
+    with op.batch_alter_table('customer_search_terms', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customer_search_terms_customer_id'))
+
+    op.drop_table('customer_search_terms')
     with op.batch_alter_table('customer_progress', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customer_progress_playbook_id'))
 

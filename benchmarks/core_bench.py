@@ -1,0 +1,183 @@
+"""Core speed at company scale: 100k customers, 1M activities.
+
+Prints p50/p99 ms for the customer view's first page, fuzzy find (as a rep and as an admin
+over all 100k) and log activity, on SQLite and — when a URL is given — PostgreSQL.
+
+    .venv/bin/python benchmarks/core_bench.py [--customers 100000] [--activities 1000000]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--samples 300]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert, text  # noqa: E402
+from rich.progress import Progress  # noqa: E402
+
+from core import audit  # noqa: E402,F401
+from core.db import Base, Database  # noqa: E402
+from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL, NODE_TYPES  # noqa: E402
+from core.models import Activity, Customer, CustomerProgress, CustomerSearchTerm, User  # noqa: E402
+from core.search import pinyin_forms, search_terms  # noqa: E402
+from core.services.activities import log_activity  # noqa: E402
+from core.services.customers import find_customers  # noqa: E402
+from core.services.playbooks import import_shipped_playbooks  # noqa: E402
+from core.services.timeline import customer_view  # noqa: E402
+from core.services.users import add_user, create_organisation, get_or_create_team  # noqa: E402
+
+N_REPS, N_TEAMS = 50, 5
+T0 = datetime(2025, 1, 1)
+
+
+def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -> dict:
+    rng = random.Random(seed)
+    with db.session() as s:
+        org = create_organisation(s, "bench")
+        pb = {p.key: p for p in import_shipped_playbooks(s, org.id)}["b2b"]
+        node_keys = [n.key for n in pb.nodes]
+        teams = [get_or_create_team(s, org, f"team{t}") for t in range(N_TEAMS)]
+        for t in teams:
+            t.playbook_id = pb.id
+        reps = [add_user(s, org, f"rep{i}", role="rep", team=f"team{i % N_TEAMS}") for i in range(N_REPS)]
+        admin = add_user(s, org, "admin", role="admin")
+        ids = {"org": org.id, "pb": pb.id, "reps": [r.id for r in reps], "admin": admin.id}
+    customers, progress, terms = [], [], []
+    for cid in range(1, n_customers + 1):
+        name = f"{rng.choice(COMPANY_HEAD)}{rng.choice(COMPANY_TAIL)}{cid}{rng.choice(COMPANY_FORM)}"
+        customers.append(dict(id=cid, org_id=ids["org"], name=name, aliases=[], owner_id=rng.choice(ids["reps"]),
+                              status="active", active=True, created_at=T0, updated_at=T0))
+        progress.append(dict(customer_id=cid, playbook_id=ids["pb"], current_node_key=rng.choice(node_keys),
+                             entered_at=T0, started_at=T0))
+        terms.extend({"term": term, "customer_id": cid, "weight": weight}
+                     for term, weight in search_terms(name).items())
+    with Progress() as bar, db.engine.begin() as conn:
+        task = bar.add_task("customers", total=n_customers)
+        for i in range(0, n_customers, 5000):
+            conn.execute(insert(Customer), customers[i:i + 5000])
+            conn.execute(insert(CustomerProgress), progress[i:i + 5000])
+            bar.advance(task, 5000)
+        for i in range(0, len(terms), 50_000):
+            conn.execute(insert(CustomerSearchTerm), terms[i:i + 50_000])
+        task = bar.add_task("activities", total=n_activities)
+        batch = []
+        types = list(NODE_TYPES["discovery"])
+        for k in range(n_activities):
+            cid = rng.randint(1, n_customers)
+            batch.append(dict(customer_id=cid, author_id=customers[cid - 1]["owner_id"], type=rng.choice(types),
+                              direction="out", occurred_at=T0 + timedelta(minutes=rng.randint(0, 500_000)),
+                              content="拜访客户,沟通需求与报价", node_key=rng.choice(node_keys), attachments=[],
+                              active=True, created_at=T0))
+            if len(batch) == 10_000:
+                conn.execute(insert(Activity), batch)
+                bar.advance(task, len(batch))
+                batch = []
+        if batch:
+            conn.execute(insert(Activity), batch)
+            bar.advance(task, len(batch))
+    if db.url.startswith("postgresql"):
+        with db.engine.begin() as conn:
+            conn.execute(text("SELECT setval('customers_id_seq', (SELECT max(id) FROM customers))"))
+            conn.execute(text("ANALYZE"))
+    else:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    ids["owners"] = {c["id"]: c["owner_id"] for c in customers}
+    ids["names"] = [c["name"] for c in customers]
+    return ids
+
+
+def timed(fn, samples: int) -> tuple[float, float]:
+    times = []
+    for i in range(samples):
+        t = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def measure(db: Database, ids: dict, samples: int) -> dict[str, tuple[float, float]]:
+    rng = random.Random(2)
+    n = len(ids["owners"])
+    queries = []
+    for _ in range(samples):
+        name = rng.choice(ids["names"])
+        full, initials = pinyin_forms(name[:4])
+        # what reps type: two Chinese characters, a pinyin syllable or two, or the initials
+        queries.append(rng.choice([name[:2], name[2:4], full[:6], initials[:3]]))
+    with db.reader() as s:
+        users = {u.id: u for u in s.query(User)}
+    admin = users[ids["admin"]]
+
+    def view(i):
+        cid = rng.randint(1, n)
+        with db.reader() as s:
+            customer_view(s, s.merge(users[ids["owners"][cid]], load=False), cid)
+
+    def find_rep(i):
+        with db.reader() as s:
+            find_customers(s, s.merge(users[ids["reps"][i % N_REPS]], load=False), queries[i])
+
+    def find_admin(i):
+        with db.reader() as s:
+            find_customers(s, s.merge(admin, load=False), queries[i])
+
+    def log(i):
+        cid = rng.randint(1, n)
+        with db.session() as s:
+            log_activity(s, s.merge(users[ids["owners"][cid]], load=False), cid, "call", "电话跟进",
+                         source=("bench", f"{time.time_ns()}-{i}"))
+
+    for fn in (view, find_rep, log):  # warm caches
+        fn(0)
+    return {"customer view (first page)": timed(view, samples), "fuzzy find (rep)": timed(find_rep, samples),
+            "fuzzy find (admin, all customers)": timed(find_admin, samples), "log activity": timed(log, samples)}
+
+
+def report(label: str, results: dict) -> None:
+    print(f"\n{label}")
+    print(f"{'operation':38} {'p50 ms':>8} {'p99 ms':>8}")
+    for op, (p50, p99) in results.items():
+        print(f"{op:38} {p50:8.2f} {p99:8.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--activities", type=int, default=1_000_000)
+    ap.add_argument("--samples", type=int, default=300)
+    ap.add_argument("--postgres", default="", help="PostgreSQL URL; its public schema is replaced")
+    args = ap.parse_args()
+    print(f"core_bench: {args.customers:,} customers, {args.activities:,} activities, {args.samples} samples each")
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{tmp}/bench.db")
+        db.create_all()
+        t = time.perf_counter()
+        ids = populate(db, args.customers, args.activities)
+        print(f"SQLite populated in {time.perf_counter() - t:.0f} s")
+        report("SQLite", measure(db, ids, args.samples))
+        db.dispose()
+    if args.postgres:
+        db = Database(args.postgres)
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        Base.metadata.create_all(db.engine)
+        t = time.perf_counter()
+        ids = populate(db, args.customers, args.activities)
+        print(f"PostgreSQL populated in {time.perf_counter() - t:.0f} s")
+        report("PostgreSQL", measure(db, ids, args.samples))
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()
