@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from core.db import Base, utcnow
 from core.models import (
     AuditLog, ConversationState, CustomerSearchTerm, InboxMessage, IntentScore, OutboxMessage,
+    SchedulerLease,
 )
 
 # High-volume machine bookkeeping: not a user's change, so not audited.
-NOT_AUDITED = {AuditLog, InboxMessage, ConversationState, OutboxMessage, IntentScore, CustomerSearchTerm}
+NOT_AUDITED = {AuditLog, InboxMessage, ConversationState, OutboxMessage, IntentScore, CustomerSearchTerm,
+               SchedulerLease}
 
 
 def set_actor(s: Session, user_id: int | None) -> None:

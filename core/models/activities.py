@@ -53,3 +53,5 @@ class FollowUp(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The due_at a reminder was sent for; a snooze moves due_at, so it is reminded again.
+    reminded_due_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -42,6 +42,12 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(8), default="zh")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Nudge budget, in the user's local time: the morning digest hour, quiet hours
+    # [quiet_start, quiet_end) and at most daily_cap proactive messages a day.
+    digest_hour: Mapped[int] = mapped_column(Integer, default=9, server_default="9")
+    quiet_start: Mapped[int] = mapped_column(Integer, default=21, server_default="21")
+    quiet_end: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
+    daily_cap: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
 
     team: Mapped[Team | None] = relationship(lazy="joined")
 
