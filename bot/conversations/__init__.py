@@ -17,7 +17,7 @@ class Conversation:
 
 
 CONVERSATIONS: dict[str, Conversation] = {}
-MODULES = ("log_activity", "new_customer", "node_outcome", "orders")
+MODULES = ("log_activity", "new_customer", "node_outcome", "orders", "snooze_date")
 
 
 def conversation(name: str, prefix: str):

@@ -8,6 +8,7 @@ Button payloads (all ≤ 64 bytes; ids are database ids):
   m:cat:CATEGORY            m:node:CID             m:send:MID[:CID]
   o:list:CID                o:new:CID              o:sub:MASTER_ID
   f:done:FID:PAGE           f:snz:FID:DAYS:PAGE    f:page:PAGE
+  n:done:FID                n:snz:FID:DAYS         n:date:FID           n:mute:CID   n:unmute:CID
 Payloads of an open dialog (bot/conversations): log:type|cust|fu|save|edit|chg:…, new:skip,
 node:note:-."""
 from __future__ import annotations
@@ -26,7 +27,7 @@ BUTTONS: dict[str, Handler] = {}
 OPEN_COMMANDS = {"start", "help", "lang"}
 
 MODULES = ("binding", "customers", "activities", "nodes", "materials", "orders", "followups", "team",
-           "undo", "export", "freetext")
+           "undo", "export", "nudges", "freetext")
 
 
 def command(*names: str):

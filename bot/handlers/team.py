@@ -3,12 +3,13 @@ A manager's /c works on any team customer through core's visibility rules."""
 from __future__ import annotations
 
 from bot.context import Context
-from bot.handlers import command
+from bot.handlers import button, command
 from bot.messages import Reply
 from core.services.team import team_summary
 
 
 @command("team")
+@button("team:show")
 def show_team(ctx: Context) -> list[Reply]:
     rows = team_summary(ctx.s, ctx.user, now=ctx.now)
     if not rows:
