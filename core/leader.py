@@ -38,6 +38,8 @@ class Leadership:
         return self._acquire_lease(now or utcnow())
 
     def release(self) -> None:
+        if self.db.url.startswith("postgresql") and self._pg_conn is None:
+            return  # never held it
         if self._pg_conn is not None:
             try:
                 self._pg_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._lock_key})

@@ -183,3 +183,47 @@ def test_backoff_and_retry_after(db, world):
     for _ in range(10):
         nudges.mark_failed(row, UTC_0130, "boom")
     assert row.status == "failed"
+
+
+def test_two_schedulers_queue_each_nudge_once(db, world):
+    """Two scheduler processes (threads with their own connections) at the same moment: only
+    the leader decides, and even two deciders racing queue every key once."""
+    import threading
+
+    from core.db import Database
+    from core.leader import Leadership
+
+    ids = _customers(db, world, 4, score=0.9, touched_days_ago=30)
+    with db.session() as s:
+        for cid in ids:
+            add_follow_up(s, reload(s, world.rep_a), cid, UTC_0130 - timedelta(hours=2), "回访")
+    barrier, done = threading.Barrier(2), threading.Barrier(2)
+    led = []
+
+    def scheduler(name, use_leadership):
+        database = Database(db.url)
+        leader = Leadership(database, "scheduler", holder=name)
+        try:
+            barrier.wait()
+            if not use_leadership or leader.acquire(UTC_0130):
+                led.append(name)
+                with database.session() as s:
+                    nudges.run_jobs(s, UTC_0130)
+        finally:
+            done.wait()  # the leader stays alive until both have tried
+            if use_leadership:
+                leader.release()
+            database.dispose()
+
+    for use_leadership in (True, False):
+        threads = [threading.Thread(target=scheduler, args=(n, use_leadership)) for n in ("one", "two")]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    assert len(led) == 3  # one leader, then both deciders without leadership
+    rows = _rows(db)
+    keys = [r.idempotency_key for r in rows]
+    assert len(keys) == len(set(keys))
+    assert sorted(r.kind for r in rows) == ["digest", "reminder", "stale_hot", "stale_hot", "stale_hot",
+                                            "stale_hot"]
