@@ -48,6 +48,10 @@ class CustomerProgress(Base):
     """Where one customer stands in its playbook. current_node_key None = all nodes passed."""
 
     __tablename__ = "customer_progress"
+    # The funnel's "sitting there now" and its drill-down: customers at one node, longest first.
+    __table_args__ = (
+        Index("ix_customer_progress_funnel", "playbook_id", "current_node_key", "entered_at", "customer_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
@@ -62,6 +66,11 @@ class NodeEvent(Base):
     __table_args__ = (
         Index("ix_node_events_customer_time", "customer_id", "occurred_at"),
         Index("ix_node_events_playbook_node", "playbook_id", "node_key", "outcome"),
+        # The funnel walks each customer's events in time order (LEAD over customer, time, id):
+        # this index hands them over already in that order and covers the columns it reads.
+        Index("ix_node_events_funnel", "playbook_id", "customer_id", "occurred_at", "id", "outcome", "node_key"),
+        # ...and counts who failed or skipped each node without visiting the other events.
+        Index("ix_node_events_funnel_marks", "playbook_id", "outcome", "node_key", "occurred_at", "customer_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

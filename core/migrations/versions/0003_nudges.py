@@ -1,13 +1,13 @@
 """nudges: user nudge budget, follow-up reminded marker, outbox date/customer, mutes, leases
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
