@@ -12,7 +12,7 @@ from bot.texts import describe_error, t
 from core.errors import DomainError
 
 
-def _console(login: str, *, announce: str | None = None) -> None:
+def _console(login: str, *, announce: str | None = None, with_scheduler: bool = False) -> None:
     from bot.channels.console import PLATFORM, ConsoleChannel
     from bot.router import Router
     from bot.runtime import open_database
@@ -33,10 +33,47 @@ def _console(login: str, *, announce: str | None = None) -> None:
         typer.echo(announce)
     channel.recover()
     if sys.stdin.isatty():
-        channel.run_interactive(name)
+        stop_nudges = _console_nudges(db, channel) if with_scheduler else None
+        try:
+            channel.run_interactive(name)
+        finally:
+            if stop_nudges:
+                stop_nudges()
     else:
         channel.run_script(sys.stdin)
     db.dispose()
+
+
+def _console_nudges(db, channel):
+    """`mammoth run` on the console: the nudge scheduler in a background thread, its messages
+    printed into the terminal chat (their buttons become numbered choices there)."""
+    import asyncio
+    import threading
+
+    from bot.relay import ConsoleOutbound
+    from bot.scheduler import NudgeScheduler
+    from core.settings import get_settings
+
+    if not get_settings().scheduler:
+        return None
+    loop = asyncio.new_event_loop()
+    with db.reader() as s:  # this terminal shows this user's nudges only
+        from core.services.users import get_user
+
+        user_id = get_user(s, channel.login).id
+    scheduler = NudgeScheduler(db, [ConsoleOutbound(channel.render, channel._print)], only_user_ids=[user_id])
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        loop.call_soon(scheduler.start)  # AsyncIOScheduler starts inside its running loop
+        loop.run_forever()
+
+    threading.Thread(target=serve, name="nudges", daemon=True).start()
+
+    def stop():
+        loop.call_soon_threadsafe(scheduler.shutdown)
+        loop.call_soon_threadsafe(loop.stop)
+    return stop
 
 
 def chat(login: str = typer.Option(..., "--as", help="Chat as this user (login), e.g. zhangwei.")):
@@ -81,4 +118,4 @@ def run(login: Optional[str] = typer.Option(None, "--as", help="Console only: ch
             raise typer.Exit(1)
         login, name, locale = first
         announce = t(locale, "run.console_as", name=name, login=login)
-    _console(login, announce=announce)
+    _console(login, announce=announce, with_scheduler=True)

@@ -62,8 +62,9 @@ class _Job:
 
 class Relay:
     def __init__(self, db: Database, outbounds: list[Outbound], *, now: Callable[[], datetime] | None = None,
-                 batch: int = 200, concurrency: int = 32):
+                 batch: int = 200, concurrency: int = 32, only_user_ids: list[int] | None = None):
         self.db = db
+        self.only_user_ids = only_user_ids  # e.g. the console: one terminal, one user
         self.outbounds = {o.platform: o for o in outbounds}
         self._now = now or utcnow
         self.batch = batch
@@ -76,7 +77,7 @@ class Relay:
             s.execute(update(OutboxMessage).where(OutboxMessage.status == "sending",
                                                   OutboxMessage.next_attempt_at <= now - SENDING_TIMEOUT)
                       .values(status="pending"))
-            for row in nudges.claim_due(s, now, self.batch):
+            for row in nudges.claim_due(s, now, self.batch, user_ids=self.only_user_ids):
                 user = s.get(User, row.user_id)
                 if user is None or not user.active:
                     nudges.drop(row, "user inactive")

@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from bot import conversations, handlers
 from bot.context import Context
@@ -26,6 +25,7 @@ from bot.texts import DEFAULT_LOCALE, t
 from core.db import Database, utcnow
 from core.errors import DomainError
 from core.models import InboxMessage
+from core.services.inbox import store_incoming
 from core.services.materials import cache_file_id
 from core.services.users import identity_user
 
@@ -102,21 +102,8 @@ class Router:
     def accept(self, incoming: Incoming) -> int | None:
         """Store the update; None when this platform message id is already stored. Raises when
         it cannot be stored: the channel must then not acknowledge the update."""
-        message_id = str(incoming.message_id)
-        with self.db.reader() as s:
-            if s.scalar(select(InboxMessage.id).where(InboxMessage.platform == incoming.platform,
-                                                      InboxMessage.message_id == message_id)) is not None:
-                return None
-        try:
-            with self.db.session() as s:
-                row = InboxMessage(platform=incoming.platform, message_id=message_id,
-                                   payload={"incoming": incoming.to_dict()}, status="received",
-                                   received_at=self.now())
-                s.add(row)
-                s.flush()
-                return row.id
-        except IntegrityError:  # the same update arrived twice at the same moment
-            return None
+        with self.db.session() as s:
+            return store_incoming(s, incoming, self.now())
 
     def process(self, inbox_id: int) -> list[Reply]:
         try:

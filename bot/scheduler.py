@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -44,10 +44,11 @@ def weekly_retrain(db: Database) -> None:
 
 
 class NudgeScheduler:
-    def __init__(self, db: Database, outbounds: list[Outbound], *, holder: str | None = None):
+    def __init__(self, db: Database, outbounds: list[Outbound], *, holder: str | None = None,
+                 only_user_ids: list[int] | None = None):
         self.db = db
         self.leadership = Leadership(db, "scheduler", holder)
-        self.relay = Relay(db, outbounds)
+        self.relay = Relay(db, outbounds, only_user_ids=only_user_ids)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.is_leader = False
 
@@ -56,6 +57,8 @@ class NudgeScheduler:
         self.is_leader = await asyncio.to_thread(self.leadership.acquire)
         if self.is_leader != was:
             log.info("scheduler: %s", "leading" if self.is_leader else "standing by")
+            if self.is_leader:  # a new leader catches up at once instead of at the next tick
+                self.scheduler.modify_job("decide", next_run_time=utcnow_aware())
 
     async def _decide(self) -> None:
         if self.is_leader:
@@ -75,8 +78,11 @@ class NudgeScheduler:
         add = self.scheduler.add_job
         add(self._lead, "interval", seconds=RENEW_EVERY.total_seconds(), next_run_time=utcnow_aware(),
             id="lead", max_instances=1, coalesce=True)
-        add(self._decide, "interval", seconds=DECIDE_EVERY_S, id="decide", max_instances=1, coalesce=True)
-        add(self._relay, "interval", seconds=RELAY_EVERY_S, id="relay", max_instances=1, coalesce=True)
+        soon = utcnow_aware() + timedelta(seconds=3)  # after the first leadership check
+        add(self._decide, "interval", seconds=DECIDE_EVERY_S, next_run_time=soon, id="decide",
+            max_instances=1, coalesce=True)
+        add(self._relay, "interval", seconds=RELAY_EVERY_S, next_run_time=soon + timedelta(seconds=1),
+            id="relay", max_instances=1, coalesce=True)
         add(self._in_thread_if_leader, "cron", hour=18, minute=30, args=[rescore_changed], id="rescore",
             max_instances=1, coalesce=True)  # 02:30 in China
         add(self._in_thread_if_leader, "cron", day_of_week="sun", hour=19, args=[weekly_retrain],

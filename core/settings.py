@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     materials_dir: Path = Path(__file__).resolve().parent.parent / "materials"
     model_dir: Path = Path("var/models")
 
+    # Run the nudge scheduler inside `mammoth run` (leader-elected; off for scripted sessions).
+    scheduler: bool = True
+
     telegram_token: str = ""
     telegram_api_url: str = ""
     telegram_webhook_url: str = ""

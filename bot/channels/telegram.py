@@ -677,6 +677,19 @@ def run_telegram(db, settings, *, router=None) -> None:
 
         router = Router(db)
 
+    scheduler = None
+
+    def start_scheduler(channel: TelegramChannel) -> None:
+        # Nudges go out through the same bot and the same pacer as replies: one set of limits.
+        nonlocal scheduler
+        if not settings.scheduler:
+            return
+        from bot.scheduler import NudgeScheduler
+
+        scheduler = NudgeScheduler(db, [TelegramOutbound(channel.bot, pacer=channel.sender.pacer,
+                                                         file_sent=channel._file_sent)])
+        scheduler.start()
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -685,7 +698,11 @@ def run_telegram(db, settings, *, router=None) -> None:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):  # not the main thread / Windows
                 pass
-        await serve(router, settings, stop)
+        try:
+            await serve(router, settings, stop, ready=start_scheduler)
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown()
 
     try:
         asyncio.run(main())

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from sqlalchemy import select
+
 from bot.context import Context
 from bot.format import to_utc, truncate
 from bot.handlers import button, command
 from bot.messages import Button, Reply
 from core.models import Customer, FollowUp
 from core.services.activities import complete_follow_up, open_follow_ups, snooze_follow_up
-from core.services.timeline import latest_intent
+from core.services.timeline import latest_scores
 
 PAGE_SIZE = 8
 SNOOZE_TIME = time(9, 0)
@@ -32,13 +34,15 @@ def today_reply(ctx: Context, page: int = 1, *, notice: str = "", edit: bool = F
     lines.append(ctx.t("today.head", n=len(due), overdue=overdue, page=page, pages=pages))
     buttons: list[list[Button]] = []
     start = (page - 1) * PAGE_SIZE
-    for i, f in enumerate(due[start:start + PAGE_SIZE], start=start + 1):
-        customer = ctx.s.get(Customer, f.customer_id)
+    shown = due[start:start + PAGE_SIZE]
+    ids = list({f.customer_id for f in shown})
+    names = dict(ctx.s.execute(select(Customer.id, Customer.name).where(Customer.id.in_(ids))).all())
+    scores = latest_scores(ctx.s, ids)
+    for i, f in enumerate(shown, start=start + 1):
         state = (ctx.t("today.overdue_days", days=max(1, (ctx.now - f.due_at).days))
                  if f.due_at < ctx.now else ctx.t("today.due_at", when=ctx.when(f.due_at)))
-        intent = latest_intent(ctx.s, f.customer_id)
-        score = f" · 🎯{round(intent.score * 100)}%" if intent else ""
-        lines.append(ctx.t("today.line", i=i, customer=customer.name, note=truncate(f.note, 40) or "—",
+        score = f" · 🎯{round(scores[f.customer_id] * 100)}%" if f.customer_id in scores else ""
+        lines.append(ctx.t("today.line", i=i, customer=names[f.customer_id], note=truncate(f.note, 40) or "—",
                            state=state) + score)
         buttons.append([Button(f"✔ {i}", f"f:done:{f.id}:{page}"),
                         Button(ctx.t("btn.snooze", days=1, i=i), f"f:snz:{f.id}:1:{page}"),

@@ -402,11 +402,14 @@ def unmute_customer(s: Session, actor: User, customer_id: int) -> None:
 
 
 # ------------------------------------------------------------------ the relay's side
-def claim_due(s: Session, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+def claim_due(s: Session, now: datetime, limit: int = 50, *,
+              user_ids: list[int] | None = None) -> list[OutboxMessage]:
     """Pending rows whose time has come, locked for this relay (SKIP LOCKED on PostgreSQL;
     SQLite's write lock already serialises relays)."""
     stmt = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+    if user_ids is not None:
+        stmt = stmt.where(OutboxMessage.user_id.in_(user_ids))
     if s.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(s.scalars(stmt))

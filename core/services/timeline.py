@@ -121,6 +121,16 @@ def latest_intent(s: Session, customer_id: int) -> IntentSummary | None:
                          rows[0].model_version, rows[0].computed_at, rows[0].reasons or [])
 
 
+def latest_scores(s: Session, customer_ids: list[int]) -> dict[int, float]:
+    """The newest intent score of each of these customers, in one query."""
+    if not customer_ids:
+        return {}
+    newest = (select(func.max(IntentScore.id)).where(IntentScore.customer_id.in_(customer_ids))
+              .group_by(IntentScore.customer_id))
+    return dict(s.execute(select(IntentScore.customer_id, IntentScore.score)
+                          .where(IntentScore.id.in_(newest))).all())
+
+
 def customer_view(s: Session, actor: User, customer_id: int, page: int = 1,
                   page_size: int = DEFAULT_PAGE_SIZE) -> CustomerView:
     customer = get_customer(s, actor, customer_id)
