@@ -310,6 +310,7 @@ def _register_optional(module: str, attr: str, name: str) -> None:
 
 _register_optional("bot.cli_model", "model_app", "model")
 _register_optional("bot.cli_nudges", "nudges_app", "nudges")
+_register_optional("bot.cli_funnel", "funnel", "funnel")
 _register_optional("bot.cli_chat", "chat", "chat")
 _register_optional("bot.cli_chat", "run", "run")
 

@@ -6,7 +6,7 @@ from bot.context import Context
 from bot.conversations import conversation
 from bot.handlers.common import cancel_button
 from bot.messages import Button, Reply
-from core.services.materials import search_materials
+from core.services.material_stats import materials_for_node
 from core.services.playbooks import finish_node, node_board
 
 NAME = "node_outcome"
@@ -36,8 +36,8 @@ def entered_node_reply(ctx: Context, board, done_title: str, outcome: str) -> Re
         lines.append(ctx.t("node.entered", node=current.title))
         if current.script:
             lines += [ctx.t("node.script_head", node=current.title), current.script.strip()]
-        offers = [m for m in search_materials(ctx.s, ctx.user, node_key=current.key, limit=MATERIAL_OFFERS)
-                  if current.key in (m.node_keys or [])]
+        offers = [r.material for r in materials_for_node(ctx.s, ctx.user, current.key, board.playbook,
+                                                           limit=MATERIAL_OFFERS)]
         if offers:
             lines.append(ctx.t("node.material_offer"))
             buttons += [[Button(f"📎 {m.title}"[:40], f"m:send:{m.id}:{cid}")] for m in offers]

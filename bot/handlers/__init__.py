@@ -9,6 +9,7 @@ Button payloads (all ≤ 64 bytes; ids are database ids):
   o:list:CID                o:new:CID              o:sub:MASTER_ID
   f:done:FID:PAGE           f:snz:FID:DAYS:PAGE    f:page:PAGE
   n:done:FID                n:snz:FID:DAYS         n:date:FID           n:mute:CID   n:unmute:CID
+  funnel:stuck:r|t|o:REF:PLAYBOOK_ID:NODE_POSITION
 Payloads of an open dialog (bot/conversations): log:type|cust|fu|save|edit|chg:…, new:skip,
 node:note:-."""
 from __future__ import annotations
@@ -27,7 +28,7 @@ BUTTONS: dict[str, Handler] = {}
 OPEN_COMMANDS = {"start", "help", "lang"}
 
 MODULES = ("binding", "customers", "activities", "nodes", "materials", "orders", "followups", "team",
-           "undo", "export", "nudges", "freetext")
+           "undo", "export", "nudges", "funnel", "freetext")
 
 
 def command(*names: str):

@@ -12,7 +12,9 @@ from bot.handlers import button, command
 from bot.messages import Button, FileOut, Reply
 from core.models import Material, Node, Playbook
 from core.search import normalise
-from core.services.materials import list_categories, record_material_use, search_materials
+from core.services.material_search import search_materials
+from core.services.material_stats import materials_for_node
+from core.services.materials import list_categories, record_material_use
 from core.services.playbooks import node_board
 
 KIND_ICONS = {"image": "🖼", "video": "🎬", "doc": "📝", "sheet": "📊", "slides": "📽", "pdf": "📄", "other": "📎"}
@@ -62,8 +64,7 @@ def find_material(ctx: Context) -> list[Reply]:
                              ctx.t("m.what_category", category=category))
     node_key = _node_key_for(ctx, query)
     if node_key:
-        return material_list(ctx, search_materials(ctx.s, ctx.user, node_key=node_key, limit=LIST_LIMIT),
-                             ctx.t("m.what_node", node=query))
+        return material_list(ctx, _best_for_node(ctx, node_key), ctx.t("m.what_node", node=query))
     return material_list(ctx, search_materials(ctx.s, ctx.user, query, limit=LIST_LIMIT),
                          ctx.t("m.what_query", query=query))
 
@@ -82,8 +83,14 @@ def for_customer_node(ctx: Context) -> list[Reply]:
     if board.current is None:
         return material_list(ctx, search_materials(ctx.s, ctx.user, limit=LIST_LIMIT),
                              ctx.t("m.what_all"), customer_id)
-    found = search_materials(ctx.s, ctx.user, node_key=board.current.key, limit=LIST_LIMIT)
+    found = _best_for_node(ctx, board.current.key, board.playbook)
     return material_list(ctx, found, ctx.t("m.what_node", node=board.current.title), customer_id)
+
+
+def _best_for_node(ctx: Context, node_key: str, playbook=None) -> list[Material]:
+    """The node's material, what has helped customers move on from it first."""
+    ranked = materials_for_node(ctx.s, ctx.user, node_key, playbook, limit=LIST_LIMIT)
+    return [r.material for r in ranked] or search_materials(ctx.s, ctx.user, node_key=node_key, limit=LIST_LIMIT)
 
 
 @button("m:send")

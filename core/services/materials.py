@@ -1,4 +1,5 @@
-"""武器云: the material library — sync from a folder, search, record who sent what."""
+"""武器云: the material library — sync from a folder, record who sent what. Search lives in
+core.services.material_search, effectiveness in core.services.material_stats."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from core.errors import Invalid, NotFound
 from core.models import MATERIAL_KINDS, Material, MaterialUse, User
-from core.search import normalise, pinyin_forms
 from core.services.access import acting, get_customer
 
 CATALOG = "catalog.yaml"
@@ -92,36 +92,6 @@ def sync_materials(s: Session, org_id: int, folder: Path) -> SyncReport:
             report.removed.append(key)
     s.flush()
     return report
-
-
-def _haystack(m: Material) -> str:
-    texts = [m.title, m.category, *m.tags, *m.node_keys]
-    parts = []
-    for t in texts:
-        norm = normalise(t)
-        parts.append(norm)
-        parts.extend(pinyin_forms(norm))
-    return "|".join(parts)
-
-
-def search_materials(s: Session, actor: User, query: str = "", *, category: str | None = None,
-                     node_key: str | None = None, limit: int = 10) -> list[Material]:
-    """Keyword (Chinese, pinyin or English), category and/or node. Material for the given node
-    comes first."""
-    stmt = select(Material).where(Material.org_id == actor.org_id, Material.active.is_(True))
-    materials = list(s.scalars(stmt.order_by(Material.id)))
-    q = normalise(query)
-    out = []
-    for m in materials:
-        if category and normalise(m.category) != normalise(category):
-            continue
-        if node_key and not q and node_key not in m.node_keys:
-            continue
-        if q and q not in _haystack(m):
-            continue
-        out.append(m)
-    out.sort(key=lambda m: (0 if node_key and node_key in m.node_keys else 1, m.id))
-    return out[:limit]
 
 
 def list_categories(s: Session, actor: User) -> list[str]:

@@ -8,6 +8,7 @@ from core.db import utcnow
 from core.errors import AccessDenied, Duplicate, Invalid, NotFound
 from core.models import Material, User
 from core.services import materials, users
+from core.services.material_search import search_materials
 from tests.conftest import reload
 
 MATERIALS = Path(__file__).resolve().parents[2] / "materials"
@@ -96,13 +97,13 @@ def test_search_materials_chinese_pinyin_english_category_node(db, world):
     with db.reader() as s:
         a = reload(s, world.rep_a)
         titles = lambda ms: [m.key for m in ms]  # noqa: E731
-        assert "price_sheet.pdf" in titles(materials.search_materials(s, a, "价格"))
-        assert "price_sheet.pdf" in titles(materials.search_materials(s, a, "jiage"))
-        assert "price_sheet.pdf" in titles(materials.search_materials(s, a, "price"))
-        assert titles(materials.search_materials(s, a, node_key="test_drive"))[0] == "test_drive_checklist.pdf"
-        by_cat = materials.search_materials(s, a, category="价格")
+        assert "price_sheet.pdf" in titles(search_materials(s, a, "价格"))
+        assert "price_sheet.pdf" in titles(search_materials(s, a, "jiage"))
+        assert "price_sheet.pdf" in titles(search_materials(s, a, "price"))
+        assert titles(search_materials(s, a, node_key="test_drive"))[0] == "test_drive_checklist.pdf"
+        by_cat = search_materials(s, a, category="价格")
         assert by_cat and all(m.category == "价格" for m in by_cat)
-        assert materials.search_materials(s, a, "完全不存在的词") == []
+        assert search_materials(s, a, "完全不存在的词") == []
         assert "价格" in materials.list_categories(s, a)
 
 

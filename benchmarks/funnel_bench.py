@@ -1,0 +1,243 @@
+"""节点漏斗 speed at company scale: 100k customers, 1M activities, ~3-8 node events each.
+
+Prints p50/p99 ms of the funnel (core.services.funnel.funnel: one SQL statement) for the whole
+organisation, one team and one rep, all time and the last 30 days, plus the drill-down and
+material effectiveness for a node — on SQLite and, when a URL is given, PostgreSQL.
+
+    .venv/bin/python benchmarks/funnel_bench.py [--customers 100000] [--activities 1000000]
+        [--samples 30] [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/bench]
+
+PostgreSQL: the tables go to their own schema (funnel_bench) of that database, dropped at the
+end; use the `bench` database, never `test` (test runs share it).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rich.progress import Progress  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
+
+from core import audit  # noqa: E402,F401
+from core.db import Base, Database  # noqa: E402
+from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL, NODE_TYPES  # noqa: E402
+from core.models import (  # noqa: E402
+    Activity, Customer, CustomerProgress, Material, MaterialUse, NodeEvent, User,
+)
+from core.services.funnel import funnel, stuck_customers  # noqa: E402
+from core.services.playbooks import import_shipped_playbooks  # noqa: E402
+from core.services.users import add_user, create_organisation, get_or_create_team  # noqa: E402
+
+N_REPS, N_TEAMS, N_MATERIALS = 50, 5, 12
+T0 = datetime(2025, 1, 1)
+NOW = datetime(2026, 1, 1)
+SCHEMA = "funnel_bench"
+
+
+def journey(rng: random.Random, n_nodes: int, start: datetime) -> tuple[list[tuple[int, str, datetime]], int | None,
+                                                                         datetime, str]:
+    """One customer's node events [(position, outcome, at)], where it stands and its status.
+    Moves on with p≈0.72 per node, fails now and then (stays), is sent back sometimes, gets
+    lost or simply is still somewhere."""
+    events = [(0, "entered", start)]
+    at, pos, status = start, 0, "active"
+    while True:
+        at += timedelta(hours=rng.expovariate(1 / 70))
+        if at >= NOW:
+            return events, pos, events[-1][2], status
+        roll = rng.random()
+        if roll < 0.12:
+            events.append((pos, "failed", at))
+            if rng.random() < 0.45:
+                return events, pos, events[-1][2], "lost"
+            continue
+        if roll < 0.16 and pos > 0:
+            pos = rng.randrange(pos)  # re-opened: back to an earlier node
+            events.append((pos, "entered", at))
+            continue
+        if roll < 0.30:
+            return events, pos, events[-1][2], status  # still there
+        events.append((pos, "skipped" if rng.random() < 0.05 and 0 < pos < n_nodes - 1 else "done", at))
+        if pos + 1 == n_nodes:
+            return events, None, at, "won"
+        pos += 1
+        events.append((pos, "entered", at))
+
+
+def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -> dict:
+    rng = random.Random(seed)
+    with db.session() as s:
+        org = create_organisation(s, "bench")
+        pb = {p.key: p for p in import_shipped_playbooks(s, org.id)}["b2b"]
+        node_keys = [n.key for n in pb.nodes]
+        teams = [get_or_create_team(s, org, f"team{t}") for t in range(N_TEAMS)]
+        for t in teams:
+            t.playbook_id = pb.id
+        reps = [add_user(s, org, f"rep{i}", role="rep", team=f"team{i % N_TEAMS}") for i in range(N_REPS)]
+        manager = add_user(s, org, "manager0", role="manager", team="team0")
+        admin = add_user(s, org, "admin", role="admin")
+        materials = [Material(org_id=org.id, key=f"m{i}", title=f"资料{i}", kind="pdf", category="案例",
+                              tags=[], node_keys=[node_keys[i % len(node_keys)]], file_ids={})
+                     for i in range(N_MATERIALS)]
+        s.add_all(materials)
+        s.flush()
+        ids = {"org": org.id, "pb": pb.id, "reps": [r.id for r in reps], "admin": admin.id, "manager": manager.id,
+               "team0": teams[0].id, "materials": [m.id for m in materials]}
+    customers, progress, events, uses = [], [], [], []
+    for cid in range(1, n_customers + 1):
+        owner = rng.choice(ids["reps"])
+        start = T0 + timedelta(minutes=rng.randint(0, 500_000))
+        evs, pos, entered_at, status = journey(rng, len(node_keys), start)
+        customers.append(dict(id=cid, org_id=ids["org"], aliases=[], owner_id=owner, status=status, active=True,
+                              name=f"{rng.choice(COMPANY_HEAD)}{rng.choice(COMPANY_TAIL)}{cid}{rng.choice(COMPANY_FORM)}",
+                              created_at=start, updated_at=start))
+        progress.append(dict(customer_id=cid, playbook_id=ids["pb"], entered_at=entered_at, started_at=start,
+                             current_node_key=None if pos is None else node_keys[pos]))
+        for p, outcome, at in evs:
+            events.append(dict(customer_id=cid, playbook_id=ids["pb"], node_key=node_keys[p], outcome=outcome,
+                               note="", author_id=owner, occurred_at=at))
+            if outcome == "entered" and rng.random() < 0.1:
+                uses.append(dict(material_id=rng.choice(ids["materials"]), user_id=owner, customer_id=cid,
+                                 node_key=node_keys[p], platform="telegram", sent_at=at))
+    # Customer rows go in without the ORM hook that writes fuzzy-find terms: the funnel never reads them.
+    with Progress() as bar, db.engine.begin() as conn:
+        task = bar.add_task("customers", total=n_customers)
+        for i in range(0, n_customers, 5000):
+            conn.execute(insert(Customer), customers[i:i + 5000])
+            conn.execute(insert(CustomerProgress), progress[i:i + 5000])
+            bar.advance(task, 5000)
+        task = bar.add_task("node events", total=len(events))
+        for i in range(0, len(events), 20_000):
+            conn.execute(insert(NodeEvent), events[i:i + 20_000])
+            bar.advance(task, len(events[i:i + 20_000]))
+        conn.execute(insert(MaterialUse), uses)
+        task = bar.add_task("activities", total=n_activities)
+        types = list(NODE_TYPES["discovery"])
+        batch = []
+        for _ in range(n_activities):
+            cid = rng.randint(1, n_customers)
+            batch.append(dict(customer_id=cid, author_id=customers[cid - 1]["owner_id"], type=rng.choice(types),
+                              direction="out", occurred_at=T0 + timedelta(minutes=rng.randint(0, 500_000)),
+                              content="拜访客户,沟通需求与报价", node_key=rng.choice(node_keys), attachments=[],
+                              active=True, created_at=T0))
+            if len(batch) == 20_000:
+                conn.execute(insert(Activity), batch)
+                bar.advance(task, len(batch))
+                batch = []
+        if batch:
+            conn.execute(insert(Activity), batch)
+            bar.advance(task, len(batch))
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    ids["events"] = len(events)
+    ids["uses"] = len(uses)
+    ids["rep"] = ids["reps"][0]
+    ids["node"] = node_keys[3]
+    return ids
+
+
+def timed(fn, samples: int) -> tuple[float, float]:
+    fn()  # warm caches
+    times = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def measure(db: Database, ids: dict, samples: int) -> dict[str, tuple[float, float]]:
+    from core.services.material_stats import material_effectiveness
+
+    with db.reader() as s:
+        users = {u.id: u for u in s.query(User)}
+    admin, manager, rep = users[ids["admin"]], users[ids["manager"]], users[ids["rep"]]
+    last_30 = NOW - timedelta(days=30)
+    results = {}
+
+    def run(label: str, actor: User, **kw):
+        def once():
+            with db.reader() as s:
+                funnel(s, s.merge(actor, load=False), "b2b", now=NOW, **kw)
+        results[label] = timed(once, samples)
+
+    run("funnel: organisation, all time", admin, org=True)
+    run("funnel: team (20k customers), all time", manager, team=ids["team0"])
+    run("funnel: rep (2k customers), all time", rep)
+    run("funnel: organisation, last 30 days", admin, org=True, since=last_30)
+    run("funnel: team, last 30 days", manager, since=last_30)
+    run("funnel: rep, last 30 days", rep, since=last_30)
+
+    def drill():
+        with db.reader() as s:
+            stuck_customers(s, s.merge(manager, load=False), ids["node"], "b2b", now=NOW)
+    results["drill-down: team's customers at a node"] = timed(drill, samples)
+
+    def effect():
+        with db.reader() as s:
+            material_effectiveness(s, s.merge(admin, load=False), "b2b", node_key=ids["node"])
+    results["material effectiveness at a node (org)"] = timed(effect, samples)
+    return results
+
+
+def report(label: str, results: dict) -> None:
+    print(f"\n{label}")
+    print(f"{'operation':44} {'p50 ms':>8} {'p99 ms':>8}")
+    for op, (p50, p99) in results.items():
+        print(f"{op:44} {p50:8.1f} {p99:8.1f}")
+
+
+def bench(db: Database, args, label: str) -> None:
+    t = time.perf_counter()
+    ids = populate(db, args.customers, args.activities)
+    print(f"{label} populated in {time.perf_counter() - t:.0f} s: {args.customers:,} customers, "
+          f"{ids['events']:,} node events, {ids['uses']:,} material uses, {args.activities:,} activities")
+    report(label, measure(db, ids, args.samples))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--customers", type=int, default=100_000)
+    ap.add_argument("--activities", type=int, default=1_000_000)
+    ap.add_argument("--samples", type=int, default=30)
+    ap.add_argument("--postgres", default="", help="PostgreSQL URL (the bench database); schema funnel_bench is replaced")
+    ap.add_argument("--skip-sqlite", action="store_true")
+    args = ap.parse_args()
+    print(f"funnel_bench: {args.customers:,} customers, {args.activities:,} activities, {args.samples} samples each")
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(f"sqlite:///{tmp}/bench.db")
+            db.create_all()
+            bench(db, args, "SQLite")
+            db.dispose()
+    if args.postgres:
+        if args.postgres.rstrip("/").endswith("/test"):
+            sys.exit("use the bench database, not test (test runs share it)")
+        admin_db = Database(args.postgres)
+        with admin_db.engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}"))
+        admin_db.dispose()
+        sep = "&" if "?" in args.postgres else "?"
+        db = Database(f"{args.postgres}{sep}options=-csearch_path%3D{SCHEMA}")
+        Base.metadata.create_all(db.engine)
+        try:
+            bench(db, args, "PostgreSQL")
+        finally:
+            db.dispose()
+            admin_db = Database(args.postgres)
+            with admin_db.engine.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+            admin_db.dispose()
+
+
+if __name__ == "__main__":
+    main()
