@@ -74,42 +74,53 @@ def _timeline_query(customer_id: int):
         literal("activity").label("kind"), Activity.id.label("id"), Activity.occurred_at.label("at"),
         Activity.type.label("type"), Activity.content.label("content"), Activity.author_id.label("author_id"),
         Activity.amount.label("amount"), Activity.node_key.label("node_key"),
+        Activity.attachments.label("attachments"),
     ).where(Activity.customer_id == customer_id, Activity.active.is_(True))
     fups = select(
         literal("follow_up"), FollowUp.id, FollowUp.due_at, FollowUp.status, FollowUp.note,
-        FollowUp.owner_id, null(), null(),
+        FollowUp.owner_id, null(), null(), null(),
     ).where(FollowUp.customer_id == customer_id, FollowUp.status != "cancelled")
     masters = select(
         literal("master_order"), MasterOrder.id, MasterOrder.created_at, MasterOrder.status,
         MasterOrder.product, MasterOrder.created_by, MasterOrder.total_quantity * MasterOrder.unit_price,
-        null(),
+        null(), null(),
     ).where(MasterOrder.customer_id == customer_id)
     subs = select(
         literal("sub_order"), SubOrder.id, SubOrder.created_at, SubOrder.status, MasterOrder.product,
-        SubOrder.created_by, SubOrder.quantity, null(),
+        SubOrder.created_by, SubOrder.quantity, null(), null(),
     ).join(MasterOrder, MasterOrder.id == SubOrder.master_id).where(MasterOrder.customer_id == customer_id)
     return union_all(acts, fups, masters, subs).subquery()
 
 
 def timeline(s: Session, actor: User, customer_id: int, page: int = 1,
              page_size: int = DEFAULT_PAGE_SIZE) -> TimelinePage:
-    """Newest first. page starts at 1."""
+    """Newest first. page starts at 1. One query: the page and, beside each row, the total."""
     get_customer(s, actor, customer_id)
     page = max(1, page)
     merged = _timeline_query(customer_id)
-    total = s.scalar(select(func.count()).select_from(merged))
-    rows = s.execute(select(merged).order_by(merged.c.at.desc(), merged.c.id.desc())
+    rows = s.execute(select(merged, func.count().over().label("total"))
+                     .order_by(merged.c.at.desc(), merged.c.id.desc())
                      .limit(page_size).offset((page - 1) * page_size)).all()
-    attachments = {}
-    act_ids = [r.id for r in rows if r.kind == "activity"]
-    if act_ids:
-        attachments = dict(s.execute(select(Activity.id, Activity.attachments)
-                                     .where(Activity.id.in_(act_ids))).all())
+    if rows:
+        total = rows[0].total
+    else:  # past the last page: still say how many there are
+        total = s.scalar(select(func.count()).select_from(merged)) or 0
     entries = [TimelineEntry(r.kind, r.id, r.at, r.type, r.content or "", r.author_id,
                              Decimal(str(r.amount)) if r.amount is not None else None, r.node_key,
-                             attachments.get(r.id) or [] if r.kind == "activity" else [])
+                             _attachments(r.attachments))
                for r in rows]
-    return TimelinePage(entries, page, page_size, total or 0)
+    return TimelinePage(entries, page, page_size, total)
+
+
+def _attachments(value) -> list:
+    """The union hands the JSON column back as text on some databases."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        import json
+
+        return json.loads(value)
+    return list(value)
 
 
 def latest_intent(s: Session, customer_id: int) -> IntentSummary | None:

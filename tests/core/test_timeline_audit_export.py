@@ -97,3 +97,17 @@ def test_export_data_json_and_csv(db, world, cid):
     assert c["name"] == "时间线客户" and len(c["activities"]) == 12
     assert c["orders"][0]["remaining"] == "10.000" and c["follow_ups"][0]["note"] == "回访"
     assert len(rows) == 12 and rows[0]["content"] == "第0次电话" and rows[0]["author"] == "rep_a"
+
+
+def test_timeline_entries_carry_attachments(db, world, cid):
+    from core.services.activities import attach_to_activity
+
+    with db.session() as s:
+        a = reload(s, world.rep_a)
+        act, _ = log_activity(s, a, cid, "visit", "拍了展厅照片", occurred_at=T0 + timedelta(days=30))
+        attach_to_activity(s, a, act.id, {"kind": "photo", "file_id": "F9", "name": "展厅.jpg"})
+    with db.reader() as s:
+        first = timeline.timeline(s, reload(s, world.rep_a), cid, page_size=3).entries[0]
+    assert first.content == "拍了展厅照片" and first.attachments == [{"kind": "photo", "file_id": "F9", "name": "展厅.jpg"}]
+    with db.reader() as s:
+        assert timeline.timeline(s, reload(s, world.rep_a), cid, page=99).total == 15
