@@ -13,7 +13,7 @@ $(BIN)/python:
 # torch first, pinned to the CPU wheel, so nothing later pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "torch==2.13.0"
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,materials]'
 	touch $(STAMP)
 
 install: $(STAMP)
