@@ -28,7 +28,7 @@ BUTTONS: dict[str, Handler] = {}
 OPEN_COMMANDS = {"start", "help", "lang"}
 
 MODULES = ("binding", "customers", "activities", "nodes", "materials", "orders", "followups", "team",
-           "undo", "export", "nudges", "funnel", "freetext")
+           "undo", "export", "nudges", "intent", "funnel", "freetext")
 
 
 def command(*names: str):

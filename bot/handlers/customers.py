@@ -87,12 +87,7 @@ def card(ctx: Context, view: CustomerView) -> Reply:
         lines.append(ctx.t("card.intent", score=fmt_percent(view.intent.score), arrow=arrow,
                            trend="" if trend is None else fmt_percent(trend, signed=True)).rstrip())
         for reason in (view.intent.reasons or [])[:3]:
-            if isinstance(reason, dict):
-                delta = reason.get("delta")
-                lines.append(f"   · {reason.get('text', '')}"
-                             + (f" ({fmt_percent(delta, signed=True)})" if isinstance(delta, (int, float)) else ""))
-            else:
-                lines.append(f"   · {reason}")
+            lines.append(f"   · {reason_words(ctx, reason)}")
     else:
         lines.append(ctx.t("card.no_intent"))
     activities = [e for e in view.timeline.entries if e.kind == "activity"][:CARD_ACTIVITIES]
@@ -138,3 +133,20 @@ def timeline_button(ctx: Context) -> list[Reply]:
 def timeline_paging(ctx: Context) -> list[Reply]:
     """Next/previous page: edit the timeline message in place instead of adding another."""
     return _timeline_page(ctx, int(ctx.args[0]), int(ctx.args[1]), edit=True)
+
+
+def reason_words(ctx: Context, reason) -> str:
+    """One of the model's reasons (ml.jobs: leave-one-event-out) in the user's language:
+    "试乘试驾完成 +4%", "拜访 (10-22) −7%"."""
+    if not isinstance(reason, dict):
+        return str(reason)
+    if reason.get("kind") == "node":
+        what = ctx.t("reason.node", node=reason.get("node", ""), outcome=ctx.t(f"reason.outcome.{reason.get('outcome')}"))
+    elif reason.get("kind") == "type":
+        what = ctx.t(f"type.{reason.get('type')}")
+    else:
+        what = reason.get("text", "")
+    if reason.get("at"):
+        what += f" ({reason['at'][5:10]})"
+    delta = reason.get("delta")
+    return what + (f" {fmt_percent(delta, signed=True)}" if isinstance(delta, (int, float)) else "")
