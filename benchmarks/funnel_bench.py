@@ -30,11 +30,12 @@ from core import audit  # noqa: E402,F401
 from core.db import Base, Database  # noqa: E402
 from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL, NODE_TYPES  # noqa: E402
 from core.models import (  # noqa: E402
-    Activity, Customer, CustomerProgress, Material, MaterialUse, NodeEvent, User,
+    Activity, Customer, CustomerProgress, Material, MaterialUse, NodeEvent, NodeVisit, User,
 )
 from core.services.funnel import funnel, stuck_customers  # noqa: E402
 from core.services.playbooks import import_shipped_playbooks  # noqa: E402
 from core.services.users import add_user, create_organisation, get_or_create_team  # noqa: E402
+from core.services.visits import derive_visits  # noqa: E402
 
 N_REPS, N_TEAMS, N_MATERIALS = 50, 5, 12
 T0 = datetime(2025, 1, 1)
@@ -91,7 +92,7 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
         s.flush()
         ids = {"org": org.id, "pb": pb.id, "reps": [r.id for r in reps], "admin": admin.id, "manager": manager.id,
                "team0": teams[0].id, "materials": [m.id for m in materials]}
-    customers, progress, events, uses = [], [], [], []
+    customers, progress, events, visits, uses = [], [], [], [], []
     for cid in range(1, n_customers + 1):
         owner = rng.choice(ids["reps"])
         start = T0 + timedelta(minutes=rng.randint(0, 500_000))
@@ -101,12 +102,15 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
                               created_at=start, updated_at=start))
         progress.append(dict(customer_id=cid, playbook_id=ids["pb"], entered_at=entered_at, started_at=start,
                              current_node_key=None if pos is None else node_keys[pos]))
+        mine = []
         for p, outcome, at in evs:
-            events.append(dict(customer_id=cid, playbook_id=ids["pb"], node_key=node_keys[p], outcome=outcome,
-                               note="", author_id=owner, occurred_at=at))
+            mine.append((len(events) + 1, node_keys[p], outcome, at))  # ids given: the visits name their event
+            events.append(dict(id=len(events) + 1, customer_id=cid, playbook_id=ids["pb"], node_key=node_keys[p],
+                               outcome=outcome, note="", author_id=owner, occurred_at=at))
             if outcome == "entered" and rng.random() < 0.1:
                 uses.append(dict(material_id=rng.choice(ids["materials"]), user_id=owner, customer_id=cid,
                                  node_key=node_keys[p], platform="telegram", sent_at=at))
+        visits.extend(dict(customer_id=cid, playbook_id=ids["pb"], **v) for v in derive_visits(mine, node_keys[-1]))
     # Customer rows go in without the ORM hook that writes fuzzy-find terms: the funnel never reads them.
     with Progress() as bar, db.engine.begin() as conn:
         task = bar.add_task("customers", total=n_customers)
@@ -118,6 +122,10 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
         for i in range(0, len(events), 20_000):
             conn.execute(insert(NodeEvent), events[i:i + 20_000])
             bar.advance(task, len(events[i:i + 20_000]))
+        task = bar.add_task("node visits", total=len(visits))
+        for i in range(0, len(visits), 20_000):
+            conn.execute(insert(NodeVisit), visits[i:i + 20_000])
+            bar.advance(task, len(visits[i:i + 20_000]))
         conn.execute(insert(MaterialUse), uses)
         task = bar.add_task("activities", total=n_activities)
         types = list(NODE_TYPES["discovery"])
@@ -138,6 +146,7 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
     with db.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     ids["events"] = len(events)
+    ids["visits"] = len(visits)
     ids["uses"] = len(uses)
     ids["rep"] = ids["reps"][0]
     ids["node"] = node_keys[3]
@@ -200,7 +209,7 @@ def bench(db: Database, args, label: str) -> None:
     t = time.perf_counter()
     ids = populate(db, args.customers, args.activities)
     print(f"{label} populated in {time.perf_counter() - t:.0f} s: {args.customers:,} customers, "
-          f"{ids['events']:,} node events, {ids['uses']:,} material uses, {args.activities:,} activities")
+          f"{ids['events']:,} node events, {ids['visits']:,} visits, {ids['uses']:,} material uses, {args.activities:,} activities")
     report(label, measure(db, ids, args.samples))
 
 

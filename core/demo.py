@@ -19,6 +19,7 @@ from core.models import (
 from core.services import materials as material_service
 from core.services import playbooks as playbook_service
 from core.services.users import add_user, get_or_create_team
+from core.services.visits import sync_visits
 
 DEMO_ORG = "猛犸演示公司"
 TIMEZONE = "Asia/Shanghai"
@@ -102,6 +103,7 @@ def create_demo(s: Session, *, customers: int = 300, seed: int = 7, anchor: date
                                direction="internal", occurred_at=ev.at, node_key=ev.node_key,
                                content=f"{ev.outcome}:{titles[ev.node_key]}" + (f" — {ev.note}" if ev.note else "")))
                 n_activities += 1
+        sync_visits(s, customer.id, pb.id)  # the node visits the funnel reads, from those events
         for a in j.activities:
             s.add(Activity(customer_id=customer.id, author_id=owner.id, type=a.type, direction=a.direction,
                            occurred_at=a.at, content=a.content, node_key=a.node_key,

@@ -21,5 +21,5 @@ def undo(ctx: Context) -> list[Reply]:
     result = undo_last(ctx.s, ctx.user)
     counts = Counter(entity for _action, entity, _id in result.summary)
     parts = [ctx.t("undo.item", what=_entity_name(ctx, entity), n=n) for entity, n in counts.items()
-             if not entity.endswith("_search_terms")]  # index rows: bookkeeping, not the user's work
+             if not entity.endswith("_search_terms") and entity != "node_visits"]  # bookkeeping, not the user's work
     return [ctx.reply("undo.done", what=ctx.t("undo.sep").join(parts), when=ctx.when(result.at))]

@@ -8,12 +8,12 @@ from core.models.messaging import ConversationState, InboxMessage, OutboxMessage
 from core.models.nudges import NudgeMute, SchedulerLease
 from core.models.orders import MasterOrder, SubOrder
 from core.models.people import ROLES, ChatIdentity, Invite, Organisation, Team, User
-from core.models.playbooks import CustomerProgress, Node, NodeEvent, Playbook
+from core.models.playbooks import CustomerProgress, Node, NodeEvent, NodeVisit, Playbook
 
 __all__ = [
     "ACTIVITY_TYPES", "CUSTOMER_STATUSES", "DIRECTIONS", "MATERIAL_KINDS", "ROLES",
     "Activity", "AuditLog", "ChatIdentity", "Contact", "ConversationState", "Customer",
     "CustomerProgress", "CustomerSearchTerm", "CustomerShare", "FollowUp", "InboxMessage", "IntentScore", "Invite",
-    "MasterOrder", "Material", "MaterialUse", "Node", "NodeEvent", "NudgeMute", "Organisation", "OutboxMessage",
+    "MasterOrder", "Material", "MaterialUse", "Node", "NodeEvent", "NodeVisit", "NudgeMute", "Organisation", "OutboxMessage",
     "Playbook", "SchedulerLease", "SubOrder", "Team", "Thread", "User",
 ]

@@ -45,10 +45,13 @@ The stuck node (卡点) is the node that is worst relative to its norm, either
 the highest ratio above 1 wins; a node needs ``min_count`` customers (or left visits) to be
 judged. The reason is structured (kind + figures) so the chat layer words it in zh/en.
 
-Everything per node comes from ONE SQL statement (window functions LEAD, SUM OVER and
-ROW_NUMBER, which SQLite ≥ 3.25 and PostgreSQL share), percentiles included; Python only picks
-the stuck node among the per-node rows. The organisation's baseline is computed in the same pass,
-so a team's or a rep's funnel walks the organisation's events too.
+Everything per node comes from ONE SQL statement, percentiles included; Python only picks the
+stuck node among the per-node rows. It reads the visits materialised in ``node_visits``
+(core.services.visits derives them from node events by the rules above and keeps them in step
+where events are written), so the flow is a GROUP BY over visits; only the small per-node
+histograms and the customers sitting now use window functions (SUM OVER, ROW_NUMBER, which
+SQLite ≥ 3.25 and PostgreSQL share). The organisation's baseline is computed in the same pass,
+so a team's or a rep's funnel reads the organisation's visits too.
 """
 from __future__ import annotations
 
@@ -296,41 +299,49 @@ def _at_rank(rank: str) -> str:
             f"THEN lo + (hi - lo) * 1.0 * ({rank} - before) / (CASE WHEN cnt > 1 THEN cnt - 1 ELSE 1 END) END)")
 
 
+def _exit_code(positions: list[int], alias: str) -> str:
+    """Where visit `alias` went: the entered node's position, 1023 when the last node was
+    finished (done/skipped), -1 for a node no longer in the playbook (read as moved on, as the
+    old packed seconds * 1024 + position code of the window query did)."""
+    return (f"(CASE WHEN {alias}.outcome = 'entered' THEN {position_sql(f'{alias}.exit_node_key', positions)} "
+            f"ELSE {_END_CODE} END)")
+
+
+def _forward_sql(positions: list[int], alias: str) -> str:
+    """Whether visit (or visit group) `alias` left forward: past its node, or out of the playbook."""
+    code, pos = _exit_code(positions, alias), position_sql(f"{alias}.node_key", positions)
+    return f"({code} > {pos} OR {code} = -1)"
+
+
+def _moved_sql(positions: list[int], alias: str, on: bool = True) -> str:
+    """1 when visit `alias` left by :until forward (on) or back (not on), else 0."""
+    forward = _forward_sql(positions, alias)
+    return f"CASE WHEN {alias}.left_at < :until AND {'' if on else 'NOT '}{forward} THEN 1 ELSE 0 END"
+
+
+def _open_sql(alias: str) -> str:
+    return f"CASE WHEN {alias}.left_at IS NULL OR {alias}.left_at >= :until THEN 1 ELSE 0 END"
+
+
 def visits_cte(dialect: str, positions: list[int], *, in_scope: str = "1", customers: str = "") -> str:
     """The CTE `visits`: one row per visit (see the module docstring) entered in [:since,
     :until), of playbook :pb, of active customers of organisation :org: customer_id, pos (the
-    node's position), in_scope (the SQL given, over v.customer_id), moved (1: moved on), still_open
-    (1: no exit yet), dwell (seconds, entering to leaving; meaningless while open). Node keys are
-    bound as :k0.., the last one also as :last_key. `customers`: an extra condition on
-    e.customer_id, to walk fewer customers.
+    node's position), in_scope (the SQL given, over v.customer_id), moved (1: moved on by
+    :until), still_open (1: no exit by :until), dwell (seconds, entering to leaving; meaningless
+    while open). Node keys are bound as :k0... `customers`: an extra condition on e.customer_id
+    (e: the node_visits row), to read fewer customers.
 
-    Only 'entered' events and the last node's done/skipped are windowed: finish_node writes the
-    next node's 'entered' at the instant of done/skipped, so the next 'entered' is the exit of
-    every visit but the last node's, whose exit is its done/skipped. One LEAD carries the next
-    event's time and node position packed as seconds * 1024 + position (1023: passed the last
-    node)."""
-    # SQLite would rather skip-scan the marks index and then sort for the window; the walk
-    # index hands rows over in (customer, time, id) order already. (Migration 0002 adds it.)
-    walk_index = " INDEXED BY ix_node_events_funnel" if dialect == "sqlite" else ""
-    pos = position_sql("e.node_key", positions)
-    secs = _epoch(dialect, "e.occurred_at")
+    Reads node_visits (materialised by core.services.visits), no window; node positions are
+    looked up when read, so moved on / back follow the playbook's node order as it stands."""
     extra = f"\n          AND {customers}" if customers else ""
     return f"""visits AS (
-    SELECT v.customer_id, v.pos, {in_scope} AS in_scope,
-           CASE WHEN v.next_event % 1024 > v.pos THEN 1 ELSE 0 END AS moved,
-           CASE WHEN v.next_event IS NULL THEN 1 ELSE 0 END AS still_open,
-           v.next_event / 1024 - v.secs AS dwell
-    FROM (
-        SELECT e.customer_id, e.outcome, {pos} AS pos, {secs} AS secs,
-               LEAD({secs} * 1024 + CASE WHEN e.outcome = 'entered' THEN {pos} ELSE {_END_CODE} END)
-                   OVER (PARTITION BY e.customer_id ORDER BY e.occurred_at, e.id) AS next_event
-        FROM node_events e{walk_index}
-        WHERE e.playbook_id = :pb
-          AND (e.outcome = 'entered' OR (e.node_key = :last_key AND e.outcome IN ('done', 'skipped')))
-          AND e.occurred_at >= :since AND e.occurred_at < :until
-          AND e.customer_id NOT IN (SELECT c.id FROM customers c WHERE c.org_id = :org AND NOT c.active){extra}
-    ) v
-    WHERE v.outcome = 'entered'
+    SELECT e.customer_id AS customer_id, {position_sql("e.node_key", positions)} AS pos,
+           {in_scope.replace('v.customer_id', 'e.customer_id')} AS in_scope,
+           {_moved_sql(positions, 'e')} AS moved, {_open_sql('e')} AS still_open, e.dwell_seconds AS dwell
+    FROM node_visits e
+    WHERE e.playbook_id = :pb
+      AND e.entered_at >= :since AND e.entered_at < :until
+      AND e.customer_id NOT IN (SELECT c.id FROM customers c WHERE c.org_id = :org AND NOT c.active){extra}
 )"""
 
 
@@ -339,74 +350,139 @@ def visits_params(pb: Playbook, since: datetime | None, until: datetime | None) 
     keys = [n.key for n in pb.nodes]
     binds = [bindparam("since", type_=DateTime), bindparam("until", type_=DateTime),
              *[bindparam(f"k{i}", type_=String) for i in range(len(keys))]]
-    values = {"pb": pb.id, "last_key": keys[-1] if keys else "", "since": since or _BEGINNING,
+    values = {"pb": pb.id, "since": since or _BEGINNING,
               "until": until or _END, **{f"k{i}": key for i, key in enumerate(keys)}}
     return binds, values
 
 
-def _funnel_sql(dialect: str, scope: Scope, positions: list[int]) -> str:
+def _flow_ctes(positions: list[int], name: str, where: str, hint: str, unary: str) -> str:
+    """Two CTEs over the visits of playbook :pb entered in the period that meet `where`:
+    {name}_fresh, the first visits of a customer to a node (most visits; each is a customer of its
+    own, so they are only counted, grouped by where they went: node_key, outcome, exit_node_key,
+    n, n_left = left by :until), and {name}_repeat, the re-entries (a few), one row each: node_key,
+    moved, back, still_open, and prior, what an earlier visit of the customer to the node in the
+    period already counted (1 reached, 2 moved on, 4 moved back), looked up once per re-entry."""
+    period = f"{unary}v.entered_at >= :since AND {unary}v.entered_at < :until"
+    moved_p, back_p = _moved_sql(positions, "p"), _moved_sql(positions, "p", on=False)
+    return f"""{name}_fresh AS MATERIALIZED (
+    SELECT v.node_key, v.outcome, v.exit_node_key, COUNT(*) AS n,
+           SUM(CASE WHEN v.left_at < :until THEN 1 ELSE 0 END) AS n_left
+    FROM node_visits v{hint}
+    WHERE v.playbook_id = :pb AND v.reentry = FALSE AND {period} AND {where}
+    GROUP BY v.node_key, v.outcome, v.exit_node_key
+),
+{name}_repeat AS MATERIALIZED (
+    SELECT v.node_key, {_moved_sql(positions, 'v')} AS moved, {_moved_sql(positions, 'v', on=False)} AS back,
+           {_open_sql('v')} AS still_open,
+           COALESCE((SELECT 1 + 2 * MAX({moved_p}) + 4 * MAX({back_p})
+                     FROM node_visits p
+                     WHERE p.customer_id = v.customer_id AND p.playbook_id = :pb AND p.node_key = v.node_key
+                       AND p.entered_at >= :since
+                       AND (p.entered_at < v.entered_at
+                            OR (p.entered_at = v.entered_at AND p.entered_event_id < v.entered_event_id))), 0) AS prior
+    FROM node_visits v{hint}
+    WHERE v.playbook_id = :pb AND v.reentry = TRUE AND {period} AND {where}
+)"""
+
+
+def _funnel_sql(dialect: str, scope: Scope, positions: list[int], *, all_time: bool = True) -> str:
     """One statement; per node: flow (scope and organisation), dwell percentiles, failed and
-    skipped customers, who sits there now. Dwell percentiles come from an hourly histogram per
-    node (exact where a bin holds one value, within the hour otherwise), so no per-visit sort."""
+    skipped customers, who sits there now. The flow counts first visits grouped by node and exit
+    and adds the re-entries one by one (see _flow_ctes); the dwell percentiles come from an
+    hourly histogram per node (exact where a bin holds one value, within the hour otherwise). On
+    SQLite, for all time, both read an index already in node (and hour) order, so neither sorts
+    the organisation's visits; a team's or a rep's own figures read their customers' visits."""
     org_scope = scope.kind == "org"
-    in_scope = ("1" if org_scope else
-                f"(CASE WHEN v.customer_id IN (SELECT c.id FROM customers c WHERE c.org_id = :org "
-                f"AND {_scope_filter(scope, 'c.owner_id')}) THEN 1 ELSE 0 END)")
-    scoped = (lambda expr: expr) if org_scope else (lambda expr: f"CASE WHEN in_scope = 1 THEN {expr} END")
-    org_columns = ("f.reached AS org_reached, f.moved_on AS org_moved_on" if org_scope else
-                   "f.org_reached, f.org_moved_on")
-    org_flow = ("" if org_scope else
-                ", COUNT(DISTINCT customer_id) AS org_reached,"
-                " COUNT(DISTINCT CASE WHEN moved = 1 THEN customer_id END) AS org_moved_on")
+    # SQLite, all time (from the beginning): read the organisation's visits in index order, no
+    # sort; a period from a date on: the range of the period index, let the planner choose
+    in_order = dialect == "sqlite" and all_time
+    flow_index = " INDEXED BY ix_node_visits_funnel" if in_order else ""
+    dwell_index = " INDEXED BY ix_node_visits_dwell" if in_order else ""
+    # unary + keeps SQLite from a skip-scan on entered_at that would lose the index's node order
+    unary = "+" if in_order else ""
+    # failed/skipped marks and who sits now: the organisation's active customers (the playbook's
+    # customers are the organisation's), else the scope's, looked up as one list
+    active_scope = f"SELECT c.id FROM customers c WHERE c.org_id = :org AND c.active AND {_scope_filter(scope, 'c.owner_id')}"
+    if org_scope:
+        marks_customers = "e.customer_id NOT IN (SELECT c.id FROM customers c WHERE c.org_id = :org AND NOT c.active)"
+        sitting_from = "customer_progress p JOIN customers c ON c.id = p.customer_id"
+        sitting_customers = "c.org_id = :org AND c.active AND c.status NOT IN ('won', 'lost')"
+    else:
+        marks_customers = f"e.customer_id IN ({active_scope})"
+        sitting_from = "customer_progress p"
+        sitting_customers = f"p.customer_id IN ({active_scope} AND c.status NOT IN ('won', 'lost'))"
+    inactive = "SELECT c.id FROM customers c WHERE c.org_id = :org AND NOT c.active"
+    # the organisation's visits in node order (SQLite: the flow index, no sort); a team's or a
+    # rep's own figures from their customers' visits (the customer index)
+    org_where = f"v.customer_id NOT IN ({inactive})"
+    flow_ctes = _flow_ctes(positions, "o", org_where, flow_index, unary)
+    if org_scope:
+        flow_ctes += ",\ns_fresh AS (SELECT * FROM o_fresh),\ns_repeat AS (SELECT * FROM o_repeat)"
+    else:
+        flow_ctes += ",\n" + _flow_ctes(positions, "s", f"v.customer_id IN ({active_scope})", "", "")
+    forward = _forward_sql(positions, "g")
     return f"""
-WITH {visits_cte(dialect, positions, in_scope=in_scope)},
+WITH {flow_ctes},
 flow AS (
-    SELECT pos,
-           COUNT(DISTINCT {scoped('customer_id')}) AS reached,
-           COUNT(DISTINCT CASE WHEN moved = 1 {'' if org_scope else 'AND in_scope = 1'} THEN customer_id END)
-               AS moved_on,
-           COUNT(DISTINCT CASE WHEN moved = 0 AND still_open = 0 {'' if org_scope else 'AND in_scope = 1'}
-                               THEN customer_id END) AS moved_back,
-           SUM({scoped('still_open')}) AS still_open{org_flow}
-    FROM visits GROUP BY pos
+    SELECT node_key, SUM(reached) AS reached, SUM(moved_on) AS moved_on, SUM(moved_back) AS moved_back,
+           SUM(still_open) AS still_open, SUM(org_reached) AS org_reached, SUM(org_moved_on) AS org_moved_on
+    FROM (
+        SELECT g.node_key, g.n AS reached, CASE WHEN {forward} THEN g.n_left ELSE 0 END AS moved_on,
+               CASE WHEN {forward} THEN 0 ELSE g.n_left END AS moved_back, g.n - g.n_left AS still_open,
+               0 AS org_reached, 0 AS org_moved_on
+        FROM s_fresh g
+        UNION ALL
+        SELECT r.node_key, 1 - (r.prior & 1), r.moved * (1 - (r.prior & 2) / 2), r.back * (1 - (r.prior & 4) / 4),
+               r.still_open, 0, 0
+        FROM s_repeat r
+        UNION ALL
+        SELECT g.node_key, 0, 0, 0, 0, g.n, CASE WHEN {forward} THEN g.n_left ELSE 0 END
+        FROM o_fresh g
+        UNION ALL
+        SELECT r.node_key, 0, 0, 0, 0, 1 - (r.prior & 1), r.moved * (1 - (r.prior & 2) / 2)
+        FROM o_repeat r
+    ) x
+    GROUP BY node_key
 ),
 hist AS (
-    SELECT pos, dwell / 3600 AS bin, COUNT(*) AS cnt, MIN(dwell) AS lo, MAX(dwell) AS hi
-    FROM visits WHERE in_scope = 1 AND still_open = 0
-    GROUP BY pos, dwell / 3600
+    SELECT v.node_key, v.dwell_hour AS bin, COUNT(*) AS cnt, MIN(v.dwell_seconds) AS lo, MAX(v.dwell_seconds) AS hi
+    FROM node_visits v{dwell_index if org_scope else ''}
+    WHERE v.playbook_id = :pb AND {unary}v.entered_at >= :since AND {unary}v.entered_at < :until AND v.left_at < :until
+      AND {org_where if org_scope else f"v.customer_id IN ({active_scope})"}
+    GROUP BY v.node_key, v.dwell_hour
 ),
 cum AS (
-    SELECT pos, cnt, lo, hi,
-           SUM(cnt) OVER (PARTITION BY pos ORDER BY bin ROWS UNBOUNDED PRECEDING) - cnt AS before,
-           SUM(cnt) OVER (PARTITION BY pos) AS n
+    SELECT node_key, cnt, lo, hi,
+           SUM(cnt) OVER (PARTITION BY node_key ORDER BY bin ROWS UNBOUNDED PRECEDING) - cnt AS before,
+           SUM(cnt) OVER (PARTITION BY node_key) AS n
     FROM hist
 ),
 dwell_agg AS (
-    SELECT pos, MAX(n) AS n,
+    SELECT node_key, MAX(n) AS n,
            ({_at_rank('(n - 1) / 2')} + {_at_rank('n / 2')}) / 2.0 AS median,
            {_at_rank('(n - 1) * 9 / 10')} + ((MAX(n) - 1) * 9 % 10) / 10.0
              * (COALESCE({_at_rank('(n - 1) * 9 / 10 + 1')}, {_at_rank('(n - 1) * 9 / 10')})
                 - {_at_rank('(n - 1) * 9 / 10')}) AS p90
-    FROM cum GROUP BY pos
+    FROM cum GROUP BY node_key
 ),
 marks AS (
     SELECT e.node_key,
            COUNT(DISTINCT CASE WHEN e.outcome = 'failed' THEN e.customer_id END) AS failed,
            COUNT(DISTINCT CASE WHEN e.outcome = 'skipped' THEN e.customer_id END) AS skipped
-    FROM node_events e JOIN customers c ON c.id = e.customer_id
+    FROM node_events e
     WHERE e.playbook_id = :pb AND e.outcome IN ('failed', 'skipped')
       AND e.occurred_at >= :since AND e.occurred_at < :until
-      AND c.org_id = :org AND c.active AND {_scope_filter(scope, 'c.owner_id')}
+      AND {marks_customers}
     GROUP BY e.node_key
 ),
 sitting AS (
     SELECT p.current_node_key AS node_key, :now_secs - {_epoch(dialect, 'p.entered_at')} AS d,
-           ROW_NUMBER() OVER (PARTITION BY p.current_node_key ORDER BY p.entered_at, p.customer_id) - 1 AS rn,
-           COUNT(*) OVER (PARTITION BY p.current_node_key) AS n
-    FROM customer_progress p JOIN customers c ON c.id = p.customer_id
+           ROW_NUMBER() OVER w - 1 AS rn,
+           COUNT(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
+    FROM {sitting_from}
     WHERE p.playbook_id = :pb AND p.current_node_key IS NOT NULL
-      AND c.org_id = :org AND c.active AND c.status NOT IN ('won', 'lost')
-      AND {_scope_filter(scope, 'c.owner_id')}
+      AND {sitting_customers}
+    WINDOW w AS (PARTITION BY p.current_node_key ORDER BY p.entered_at, p.customer_id)
 ),
 current_agg AS (
     SELECT node_key, MAX(n) AS n,
@@ -414,11 +490,11 @@ current_agg AS (
            MAX(d) AS longest
     FROM sitting GROUP BY node_key
 )
-SELECT nd.key, f.reached, f.moved_on, mk.skipped, f.moved_back, f.still_open, {org_columns},
+SELECT nd.key, f.reached, f.moved_on, mk.skipped, f.moved_back, f.still_open, f.org_reached, f.org_moved_on,
        dw.n, dw.median, dw.p90, mk.failed, ca.n, ca.median, ca.longest
 FROM nodes nd
-LEFT JOIN flow f ON f.pos = nd.position
-LEFT JOIN dwell_agg dw ON dw.pos = nd.position
+LEFT JOIN flow f ON f.node_key = nd.key
+LEFT JOIN dwell_agg dw ON dw.node_key = nd.key
 LEFT JOIN marks mk ON mk.node_key = nd.key
 LEFT JOIN current_agg ca ON ca.node_key = nd.key
 WHERE nd.playbook_id = :pb
@@ -437,7 +513,7 @@ def _run_funnel_sql(s: Session, pb: Playbook, scope: Scope, since: datetime | No
     if not keys:
         return []
     binds, params = visits_params(pb, since, until)
-    stmt = text(_funnel_sql(dialect, scope, [n.position for n in pb.nodes])).bindparams(*binds)
+    stmt = text(_funnel_sql(dialect, scope, [n.position for n in pb.nodes], all_time=since is None)).bindparams(*binds)
     params.update(org=scope.org_id, now_secs=int((now - _EPOCH).total_seconds()))
     if scope.kind == "rep":
         params["scope_user"] = scope.user_id
@@ -458,11 +534,12 @@ def _run_funnel_sql(s: Session, pb: Playbook, scope: Scope, since: datetime | No
          n_left, median, p90, failed, n_current, current_median, longest) = r
         out.append(NodeFunnel(
             node.key, node.title, node.position, node.expected_dwell_days,
-            reached=reached or 0, moved_on=moved_on or 0, skipped=skipped or 0, moved_back=back or 0,
-            still_open=still_open or 0, failed=failed or 0, left_visits=n_left or 0,
+            # PostgreSQL sums counts as numeric: whole numbers as int
+            reached=int(reached or 0), moved_on=int(moved_on or 0), skipped=skipped or 0, moved_back=int(back or 0),
+            still_open=int(still_open or 0), failed=failed or 0, left_visits=n_left or 0,
             dwell_median_days=_days(median), dwell_p90_days=_days(p90),
             current=n_current or 0, current_median_days=_days(current_median), current_max_days=_days(longest),
-            org_reached=org_reached or 0, org_moved_on=org_moved_on or 0))
+            org_reached=int(org_reached or 0), org_moved_on=int(org_moved_on or 0)))
     return out
 
 

@@ -13,6 +13,7 @@ from core.db import utcnow
 from core.errors import Duplicate, Invalid, NotFound
 from core.models import Activity, Customer, CustomerProgress, Node, NodeEvent, Playbook, User
 from core.services.access import acting, get_customer
+from core.services.visits import sync_visits
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "playbooks"
 REQUIRED_NODE_FIELDS = ("key", "title")
@@ -113,6 +114,7 @@ def start_playbook(s: Session, customer: Customer, playbook: Playbook, *,
     if first:
         s.add(NodeEvent(customer_id=customer.id, playbook_id=playbook.id, node_key=first,
                         outcome="entered", author_id=author.id if author else None, occurred_at=at))
+        sync_visits(s, customer.id, playbook.id)  # opens the first node's visit
     s.flush()
     return progress
 
@@ -218,6 +220,7 @@ def finish_node(s: Session, actor: User, customer_id: int, outcome: str = "done"
                             outcome="entered", author_id=actor.id, occurred_at=at))
         elif outcome == "done":
             customer.status = "won"
+        sync_visits(s, customer.id, pb.id)  # closes the node's visit, opens the next one's
     if customer.status == "lead":
         customer.status = "active"
     s.flush()
@@ -240,6 +243,7 @@ def move_to_node(s: Session, actor: User, customer_id: int, node_key: str, note:
     s.add(NodeEvent(customer_id=customer.id, playbook_id=pb.id, node_key=node.key,
                     outcome="entered", note=note, author_id=actor.id, occurred_at=at))
     _node_activity(s, customer, actor, node, "entered", note, at, None)
+    sync_visits(s, customer.id, pb.id)  # closes the open visit (moved on or back), opens this node's
     if customer.status in ("won", "lost"):
         customer.status = "active"
     s.flush()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.db import utcnow
 from core.models import CustomerProgress, NodeEvent, User
+from core.services.visits import sync_visits  # the tests backdate events in bulk
 from core.services import playbooks as pb_svc
 from core.services.customers import create_customer
 from tests.bot.conftest import Chat
@@ -38,6 +39,7 @@ def _history(db):
                 c = create_customer(s, owner, f"{login}客户{i}", playbook_key="car_dealer")
                 s.query(NodeEvent).filter_by(customer_id=c.id).update({"occurred_at": start})
                 s.query(CustomerProgress).filter_by(customer_id=c.id).update({"entered_at": start, "started_at": start})
+                sync_visits(s, c.id, s.query(CustomerProgress).filter_by(customer_id=c.id).one().playbook_id)
                 pb_svc.finish_node(s, owner, c.id, "done", at=start + timedelta(hours=5))
                 if i < passed:
                     pb_svc.finish_node(s, owner, c.id, "done", at=start + timedelta(hours=20))

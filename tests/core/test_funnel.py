@@ -10,6 +10,7 @@ import pytest
 
 from core.errors import AccessDenied, NotFound
 from core.models import CustomerProgress, NodeEvent
+from core.services.visits import sync_visits  # the tests backdate events in bulk
 from core.services import playbooks as pb_svc
 from core.services.customers import create_customer, delete_customer, set_status
 from core.services.funnel import NodeFunnel, Scope, choose_stuck, funnel, stuck_customers
@@ -29,6 +30,7 @@ def start(s, owner, name: str, *, at: datetime = T0, playbook: str = "car_dealer
     s.query(NodeEvent).filter_by(customer_id=customer.id).update({"occurred_at": at})
     s.query(CustomerProgress).filter_by(customer_id=customer.id).update({"entered_at": at, "started_at": at})
     s.flush()
+    sync_visits(s, customer.id, s.query(CustomerProgress).filter_by(customer_id=customer.id).one().playbook_id)
     return customer.id
 
 

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from core.models import CustomerProgress, Material, MaterialUse, NodeEvent
+from core.services.visits import sync_visits  # the tests backdate events in bulk
 from core.services import playbooks as pb_svc
 from core.services.customers import create_customer
 from core.services.material_search import query_tokens, search_hits, search_materials
@@ -43,6 +44,7 @@ def sent(db, world):
             c = create_customer(s, a, f"c{i}", playbook_key="car_dealer")
             s.query(NodeEvent).filter_by(customer_id=c.id).update({"occurred_at": T0})
             s.query(CustomerProgress).filter_by(customer_id=c.id).update({"entered_at": T0, "started_at": T0})
+            sync_visits(s, c.id, s.query(CustomerProgress).filter_by(customer_id=c.id).one().playbook_id)
             ids.append(c.id)
         quote = _material(s, org, "q", "报价单", ["answer_call"])
         case = _material(s, org, "c", "案例", [])
