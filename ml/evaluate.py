@@ -29,6 +29,7 @@ from ml.dataset import (
 )
 from ml.eventlog import EventLog, read_event_log, read_labels
 from ml.features import FeatureSpec
+from ml.metrics import auc, per_length_auc, score_metrics  # noqa: F401  (re-exported)
 
 BACKBONES = ("lstm", "transformer", "gbm")
 BPIC2012_CUT = (
@@ -94,34 +95,6 @@ def prepare(
     )
 
 
-def auc(y: np.ndarray, p: np.ndarray) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
-    if len(y) == 0 or np.min(y) == np.max(y):
-        return None
-    return float(roc_auc_score(y, p))
-
-
-def score_metrics(prefixes: PrefixSet, proba: np.ndarray) -> dict[str, float | None]:
-    y = prefixes.y
-    per_length = [auc(y[prefixes.length == k], proba[prefixes.length == k]) for k in np.unique(prefixes.length)]
-    per_length = [a for a in per_length if a is not None]
-    return {
-        "auc": _round(auc(y, proba)),
-        "auc_mean_prefix": _round(float(np.mean(per_length)) if per_length else None),
-        "brier": _round(float(np.mean((proba - y) ** 2))),
-    }
-
-
-def per_length_auc(prefixes: PrefixSet, proba: np.ndarray) -> dict[int, float | None]:
-    y = prefixes.y
-    return {int(k): auc(y[prefixes.length == k], proba[prefixes.length == k]) for k in np.unique(prefixes.length)}
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
-
-
 def set_determinism(seed: int, threads: int = 2) -> None:
     """Seed numpy and, if torch is already in use, torch too (called before every fit)."""
     np.random.seed(seed)
@@ -142,6 +115,7 @@ def run_protocol(
     seed: int = 0,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: ProgressFactory | None = None,
+    refit: bool = True,
 ) -> dict[str, Any]:
     from ml.registry import create_model
 
@@ -152,7 +126,8 @@ def run_protocol(
         t0 = time.perf_counter()
         set_determinism(seed)
         model = create_model(name, data.spec, **(params or {}).get(name, {}))
-        model.fit(data.fit, data.valid, seed=seed, progress=progress(name) if progress else None)
+        model.fit(data.fit, data.valid, final=data.train if refit else None, seed=seed,
+                  progress=progress(name) if progress else None)
         proba = model.predict_proba(data.test)
         result[name] = score_metrics(data.test, proba)
         seconds[name] = round(time.perf_counter() - t0, 1)

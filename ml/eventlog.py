@@ -33,13 +33,13 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "activity": ("activity", "type", "activity_type"),
     "timestamp": ("timestamp", "occurred_at", "time"),
     "lifecycle": ("lifecycle", "lifecycle_transition"),
-    "resource": ("resource", "user_id", "owner_id"),
+    "resource": ("resource", "author_id", "user_id", "owner_id"),
     "amount": ("amount", "case_amount_req"),
     "node_index": ("node_index",),
     "direction": ("direction",),
 }
 REQUIRED_FIELDS = ("case_id", "activity", "timestamp")
-DIRECTIONS = ("in", "out")
+DIRECTIONS = {"in": "in", "out": "out", "inbound": "in", "outbound": "out"}
 _MAX_LISTED_LINES = 20
 
 
@@ -200,7 +200,11 @@ def _pick(raw: Mapping[str, Any], name: str, field_map: Mapping[str, str] | None
     return None
 
 
-def _normalise(raw: Mapping[str, Any], field_map: Mapping[str, str] | None = None) -> Event:
+def _normalise(
+    raw: Mapping[str, Any],
+    field_map: Mapping[str, str] | None = None,
+    node_order: Mapping[str, int] | None = None,
+) -> Event:
     case_id = _text(_pick(raw, "case_id", field_map))
     if not case_id:
         raise _BadRow("missing case id")
@@ -211,6 +215,14 @@ def _normalise(raw: Mapping[str, Any], field_map: Mapping[str, str] | None = Non
     direction = _text(_pick(raw, "direction", field_map)).lower()
     if direction and direction not in DIRECTIONS:
         raise _BadRow(f"bad direction {direction[:20]!r} (in or out)")
+    direction = DIRECTIONS.get(direction, "")
+    node_index = _pick(raw, "node_index", field_map)
+    if node_index is None and node_order is not None:
+        key = _text(raw.get("node_key"))
+        if key:
+            if key not in node_order:
+                raise _BadRow(f"unknown node key {key[:40]!r}")
+            node_index = node_order[key]
     return Event(
         case_id=case_id,
         activity=activity,
@@ -218,7 +230,7 @@ def _normalise(raw: Mapping[str, Any], field_map: Mapping[str, str] | None = Non
         lifecycle=_text(_pick(raw, "lifecycle", field_map)).upper(),
         resource=_text(_pick(raw, "resource", field_map)),
         amount=_optional_float(_pick(raw, "amount", field_map), "amount"),
-        node_index=_optional_int(_pick(raw, "node_index", field_map), "node_index"),
+        node_index=_optional_int(node_index, "node_index"),
         direction=direction,
         utc_offset_min=offset,
     )
@@ -229,6 +241,7 @@ def _assemble(
     source: str,
     on_error: OnError,
     field_map: Mapping[str, str] | None = None,
+    node_order: Mapping[str, int] | None = None,
 ) -> EventLog:
     """The single path every reader goes through."""
     if on_error not in ("raise", "skip"):
@@ -237,7 +250,7 @@ def _assemble(
     problems: list[tuple[int, str]] = []
     for line, raw in records:
         try:
-            event = _normalise(raw, field_map)
+            event = _normalise(raw, field_map, node_order)
         except _BadRow as exc:
             problems.append((line, str(exc)))
             continue
@@ -293,16 +306,21 @@ def from_rows(
     rows: Iterable[Mapping[str, Any]],
     *,
     field_map: Mapping[str, str] | None = None,
+    node_order: Mapping[str, int] | None = None,
     on_error: OnError = "raise",
     source: str = "rows",
 ) -> EventLog:
     """Build a log from plain mappings, e.g. CRM activity rows.
 
-    Keys are matched by :data:`FIELD_ALIASES` (``customer_id``/``type``/``occurred_at`` work as-is);
+    Keys are matched by :data:`FIELD_ALIASES`, so a core ``Activity`` row as a dict works as-is:
+    ``customer_id`` -> case, ``type`` -> activity, ``occurred_at`` (datetime, naive = UTC) ->
+    timestamp, ``author_id`` -> resource, ``direction`` (in/out), ``amount`` (Decimal ok),
+    ``node_index`` — or ``node_key`` translated through ``node_order`` (key -> playbook position).
     ``field_map`` maps a canonical field to a different key, e.g. ``{"activity": "kind"}``.
-    ``occurred_at`` may be a datetime (naive = UTC). Line numbers in errors are 1-based row indexes.
+    Line numbers in errors are 1-based row indexes.
     """
-    return _assemble(((i, row) for i, row in enumerate(rows, start=1)), source, on_error, field_map)
+    records = ((i, row) for i, row in enumerate(rows, start=1))
+    return _assemble(records, source, on_error, field_map, node_order)
 
 
 # XES: direct children of <trace>/<event> that carry a key and a value

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -23,7 +25,21 @@ import numpy as np
 from ml.eventlog import Case, EventLog
 
 PAD, UNK = 0, 1
-CAT_COLUMNS = ("activity", "lifecycle", "resource", "weekday", "hour", "direction")
+CAT_COLUMNS = (
+    "activity",
+    "lifecycle",
+    "resource",
+    "weekday",
+    "hour",
+    "direction",
+    "amount_bin",  # quantile bin of the last known amount (1 = none yet)
+    "start_hour",  # local hour and weekday the case started: static context at every step
+    "start_weekday",
+    "elapsed_bin",  # quantile bins of time since case start and since the previous event
+    "gap_bin",
+)
+AMOUNT_BINS = 16
+TIME_BINS = 16
 NUM_COLUMNS = (
     "log_gap_h",  # hours since the previous event of the case
     "log_elapsed_h",  # hours since the case started
@@ -34,6 +50,9 @@ NUM_COLUMNS = (
     "hour_sin",
     "hour_cos",
     "log_position",
+    "log_since_same_h",  # hours since the previous event of the same activity (0 for the first)
+    "first_of_activity",
+    "log_activity_count",  # occurrences of this activity so far, this one included
 )
 AGG_FIXED = (
     "log_prefix_len",
@@ -50,6 +69,8 @@ AGG_FIXED = (
     "log_n_out",
     "last_node",
     "max_node",
+    "log_since_same_h",
+    "log_activity_count",
 )
 AGG_CATEGORICAL = ("last_class", "last_resource")
 _DIRECTION_CODES = {"": 1, "in": 2, "out": 3}
@@ -87,6 +108,9 @@ class FeatureSpec:
     num_std: list[float] = field(default_factory=list)
     agg_mean: list[float] = field(default_factory=list)
     agg_std: list[float] = field(default_factory=list)
+    amount_edges: list[float] = field(default_factory=list)  # inner quantile edges of log1p(amount)
+    elapsed_edges: list[float] = field(default_factory=list)  # ... of log1p(hours since start)
+    gap_edges: list[float] = field(default_factory=list)  # ... of log1p(hours since previous event)
     version: int = 1
 
     # ------------------------------------------------------------------ construction
@@ -99,6 +123,16 @@ class FeatureSpec:
         resources = sorted(r for r, n in resource_counts.items() if n >= min_resource_count)
         classes = sorted({_class_of(e.activity, e.lifecycle) for e in events})
         spec = cls(activities, lifecycles, resources, classes)
+        amounts = np.log1p(np.abs([e.amount for e in events if e.amount is not None]))
+        if len(amounts):
+            edges = np.unique(np.quantile(amounts, np.linspace(0, 1, AMOUNT_BINS + 1)[1:-1]))
+            spec.amount_edges = [float(x) for x in edges]
+        _, num, _, _ = spec._raw(log.cases)
+        inner = np.linspace(0, 1, TIME_BINS + 1)[1:-1]
+        if len(num):
+            spec.elapsed_edges = [float(x) for x in np.unique(np.quantile(num[:, 1], inner))]
+            gaps = num[num[:, 0] > 0, 0]  # the first event of a case has no gap
+            spec.gap_edges = [float(x) for x in np.unique(np.quantile(gaps, inner))] if len(gaps) else []
         cat, num, agg, _ = spec._raw(log.cases)
         spec.num_mean, spec.num_std = _stats(num)
         numeric = agg[:, spec.agg_numeric_index]
@@ -137,7 +171,8 @@ class FeatureSpec:
     @property
     def cat_cardinalities(self) -> list[int]:
         """Embedding table sizes per ``cat`` column (codes 0 and 1 reserved)."""
-        return [len(self.activities) + 2, len(self.lifecycles) + 2, len(self.resources) + 2, 9, 26, 4]
+        return [len(self.activities) + 2, len(self.lifecycles) + 2, len(self.resources) + 2, 9, 26, 4,
+                AMOUNT_BINS + 2, 26, 9, TIME_BINS + 2, TIME_BINS + 2]
 
     # ------------------------------------------------------------------ encoding
     def encode(self, log: EventLog | list[Case]) -> EncodedLog:
@@ -145,9 +180,20 @@ class FeatureSpec:
         cat, num, agg, offsets = self._raw(cases)
         if self.num_mean:
             num = (num - np.asarray(self.num_mean, np.float32)) / np.asarray(self.num_std, np.float32)
-            idx = self.agg_numeric_index
-            agg[:, idx] = (agg[:, idx] - np.asarray(self.agg_mean, np.float32)) / np.asarray(self.agg_std, np.float32)
-        return EncodedLog([c.case_id for c in cases], offsets, cat, num.astype(np.float32), agg.astype(np.float32))
+            k = len(self.agg_numeric_index)  # numeric columns come first, categorical codes last
+            agg[:, :k] -= np.asarray(self.agg_mean, np.float32)
+            agg[:, :k] /= np.asarray(self.agg_std, np.float32)
+        return EncodedLog([c.case_id for c in cases], offsets, cat, num.astype(np.float32, copy=False), agg)
+
+    def _class_table(self) -> np.ndarray:
+        """[activity code, lifecycle code] -> class column of the counts ("other" when unseen)."""
+        other = len(self.classes)
+        index = {c: i for i, c in enumerate(self.classes)}
+        table = np.full((len(self.activities) + 2, len(self.lifecycles) + 2), other, np.int64)
+        for a, activity in enumerate(self.activities):
+            for b, lifecycle in enumerate(self.lifecycles):
+                table[a + 2, b + 2] = index.get(_class_of(activity, lifecycle), other)
+        return table
 
     def _raw(self, cases: list[Case]):
         lengths = np.fromiter((len(c) for c in cases), np.int64, count=len(cases))
@@ -155,23 +201,17 @@ class FeatureSpec:
         np.cumsum(lengths, out=offsets[1:])
         events = [e for c in cases for e in c.events]
         n = len(events)
-        act_code = {a: i + 2 for i, a in enumerate(self.activities)}
-        lc_code = {a: i + 2 for i, a in enumerate(self.lifecycles)}
-        res_code = {a: i + 2 for i, a in enumerate(self.resources)}
-        cls_code = {a: i for i, a in enumerate(self.classes)}
-        other = len(self.classes)
-
-        act = np.fromiter((act_code.get(e.activity, UNK) for e in events), np.int64, count=n)
-        lc = np.fromiter((lc_code.get(e.lifecycle, UNK) for e in events), np.int64, count=n)
-        res = np.fromiter((res_code.get(e.resource, UNK) for e in events), np.int64, count=n)
-        klass = np.fromiter(
-            (cls_code.get(_class_of(e.activity, e.lifecycle), other) for e in events), np.int64, count=n
-        )
-        direction = np.fromiter((_DIRECTION_CODES.get(e.direction, 1) for e in events), np.int64, count=n)
-        ts = np.fromiter((e.timestamp.timestamp() for e in events), np.float64, count=n)
-        offset_s = np.fromiter((e.utc_offset_min for e in events), np.float64, count=n) * 60.0
-        amount = np.fromiter((np.nan if e.amount is None else e.amount for e in events), np.float64, count=n)
-        node = np.fromiter((np.nan if e.node_index is None else e.node_index for e in events), np.float64, count=n)
+        # one C-level pass per attribute (map + attrgetter + dict lookups): this loop is what bounds
+        # scoring throughput, the rest is vectorised numpy
+        act = _codes(self.activities, events, "activity", n)
+        lc = _codes(self.lifecycles, events, "lifecycle", n)
+        res = _codes(self.resources, events, "resource", n)
+        direction = np.fromiter(map(_DIRECTION_CODES.__getitem__, map(attrgetter("direction"), events)), np.int64, n)
+        klass = self._class_table()[act, lc]
+        ts = np.fromiter(map(datetime.timestamp, map(attrgetter("timestamp"), events)), np.float64, n)
+        offset_s = np.fromiter(map(attrgetter("utc_offset_min"), events), np.float64, n) * 60.0
+        amount = _optional_floats(events, "amount", n)
+        node = _optional_floats(events, "node_index", n)
 
         case_of = np.repeat(np.arange(len(cases)), lengths)
         first = offsets[:-1][case_of]
@@ -191,7 +231,20 @@ class FeatureSpec:
         has_node = ~np.isnan(node)
         node_ff = _forward_fill(np.where(has_node, node, np.nan), first)
 
-        cat = np.stack([act, lc, res, weekday.astype(np.int64) + 2, hour.astype(np.int64) + 2, direction], axis=1)
+        since_same_h, occurrence = _same_activity_history(act, ts, case_of)
+        amount_bin = np.where(
+            np.isnan(amount_ff), 1, 2 + np.searchsorted(np.asarray(self.amount_edges), np.nan_to_num(amount_ff), side="right")
+        )
+        hour_code = hour.astype(np.int64) + 2
+        weekday_code = weekday.astype(np.int64) + 2
+        log_elapsed, log_gap = np.log1p(elapsed_h), np.log1p(gap_h)
+        elapsed_bin = 1 + np.searchsorted(np.asarray(self.elapsed_edges), log_elapsed, side="right")
+        gap_bin = np.where(position == 0, 1, 2 + np.searchsorted(np.asarray(self.gap_edges), log_gap, side="right"))
+        cat = np.stack(
+            [act, lc, res, weekday_code, hour_code, direction, amount_bin, hour_code[first], weekday_code[first],
+             elapsed_bin, gap_bin],
+            axis=1,
+        )
         num = np.stack(
             [
                 np.log1p(gap_h),
@@ -203,6 +256,9 @@ class FeatureSpec:
                 np.sin(2 * np.pi * hour / 24),
                 np.cos(2 * np.pi * hour / 24),
                 np.log1p(position),
+                np.log1p(since_same_h),
+                (occurrence == 1).astype(np.float64),
+                np.log1p(occurrence),
             ],
             axis=1,
         ).astype(np.float32)
@@ -228,6 +284,8 @@ class FeatureSpec:
                 np.log1p(n_out),
                 np.nan_to_num(node_ff, nan=-1.0),
                 max_node,
+                np.log1p(since_same_h),
+                np.log1p(occurrence),
             ],
             axis=1,
         )
@@ -235,6 +293,40 @@ class FeatureSpec:
             [np.log1p(counts), fixed, np.stack([klass, res], axis=1).astype(np.float64)], axis=1
         ).astype(np.float32)
         return cat, num, agg, offsets
+
+
+def _same_activity_history(act: np.ndarray, ts: np.ndarray, case_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per event: hours since the previous event of the same activity in the case (0 if none) and
+    how many events of that activity the case has had so far (this one included)."""
+    n = len(act)
+    since = np.zeros(n)
+    count = np.ones(n)
+    if n == 0:
+        return since, count
+    order = np.lexsort((np.arange(n), act, case_of))  # by case, then activity, then time order
+    same = np.zeros(n, bool)
+    same[1:] = (case_of[order][1:] == case_of[order][:-1]) & (act[order][1:] == act[order][:-1])
+    gaps = np.zeros(n)
+    gaps[1:] = np.diff(ts[order]) / 3600.0
+    since[order] = np.where(same, np.maximum(gaps, 0.0), 0.0)
+    group_start = np.maximum.accumulate(np.where(~same, np.arange(n), 0))
+    count[order] = np.arange(n) - group_start + 1
+    return since, count
+
+
+class _Codes(dict):
+    def __missing__(self, key: str) -> int:
+        return UNK
+
+
+def _codes(vocabulary: list[str], events: list, attribute: str, n: int) -> np.ndarray:
+    table = _Codes((v, i + 2) for i, v in enumerate(vocabulary))
+    return np.fromiter(map(table.__getitem__, map(attrgetter(attribute), events)), np.int64, n)
+
+
+def _optional_floats(events: list, attribute: str, n: int) -> np.ndarray:
+    values = [np.nan if v is None else v for v in map(attrgetter(attribute), events)]
+    return np.fromiter(values, np.float64, n)
 
 
 def _stats(values: np.ndarray) -> tuple[list[float], list[float]]:

@@ -80,5 +80,5 @@ def load_model(folder: str | Path) -> IntentModel:
     folder = Path(folder)
     manifest = read_manifest(folder)
     model = backbone_class(manifest["backbone"]).from_manifest(folder, manifest)
-    model.manifest_info = manifest  # type: ignore[attr-defined]
+    model.manifest_info = manifest
     return model

@@ -17,7 +17,8 @@ import numpy as np
 
 from ml.calibration import apply_platt, fit_platt
 from ml.dataset import PrefixSet
-from ml.features import FeatureSpec
+from ml.metrics import score_metrics
+from ml.features import EncodedLog, FeatureSpec
 
 Progress = Callable[[str, float], None]  # (message, fraction done of this fit)
 
@@ -38,9 +39,19 @@ class IntentModel:
         self.params: dict[str, Any] = {**self.defaults, **params}
         self.calibration: tuple[float, float] = (1.0, 0.0)
         self.fit_info: dict[str, Any] = {}
+        self.manifest_info: dict[str, Any] = {}  # filled by ml.registry.load_model
+
+    @property
+    def version(self) -> str:
+        return self.manifest_info.get("version", "")
 
     # ------------------------------------------------------------------ to implement
     def _fit(self, train: PrefixSet, valid: PrefixSet | None, seed: int, progress: Progress) -> None:
+        """Learn from ``train``; when ``valid`` is given, stop early on it and remember when."""
+        raise NotImplementedError
+
+    def _refit(self, final: PrefixSet, seed: int, progress: Progress) -> None:
+        """Retrain from scratch on ``final`` for the epochs/rounds chosen by ``_fit``."""
         raise NotImplementedError
 
     def decision_function(self, prefixes: PrefixSet) -> np.ndarray:
@@ -55,14 +66,39 @@ class IntentModel:
 
     # ------------------------------------------------------------------ shared
     def fit(
-        self, train: PrefixSet, valid: PrefixSet | None = None, *, seed: int = 0, progress: Progress | None = None
+        self,
+        train: PrefixSet,
+        valid: PrefixSet | None = None,
+        *,
+        final: PrefixSet | None = None,
+        seed: int = 0,
+        progress: Progress | None = None,
     ) -> IntentModel:
-        if train.labels is None:
+        """Fit on ``train`` with early stopping and Platt calibration on ``valid``.
+
+        ``final`` (normally the whole training period, i.e. ``train`` plus the validation slice)
+        makes the model retrain from scratch on it for the chosen number of epochs/rounds; the
+        calibration fitted on ``valid`` is kept, since ``final`` has no held-out part left.
+        """
+        if train.labels is None or (final is not None and final.labels is None):
             raise ValueError("training prefixes need labels")
-        self._fit(train, valid, seed, progress or _no_progress)
+        progress = progress or _no_progress
+        stage = (lambda msg, f: progress(msg, f / 2)) if final is not None else progress
+        self._fit(train, valid, seed, stage)
         if valid is not None and len(valid) and valid.labels is not None:
-            self.calibration = fit_platt(self.decision_function(valid), valid.y)
+            logits = self.decision_function(valid)
+            self.calibration = fit_platt(logits, valid.y)
+            # measured before any refit, on data the weights never saw
+            self.fit_info["valid_metrics"] = score_metrics(valid, apply_platt(logits, *self.calibration))
+        if final is not None:
+            self._refit(final, seed, lambda msg, f: progress(f"refit {msg}", 0.5 + f / 2))
+            self.fit_info["refit_prefixes"] = len(final)
+        progress("done", 1.0)
         return self
+
+    def score_last(self, encoded: EncodedLog) -> np.ndarray:
+        """Uncalibrated logits of each case's full sequence (production scoring path)."""
+        return self.decision_function(PrefixSet.last(encoded))
 
     def predict_proba(self, prefixes: PrefixSet) -> np.ndarray:
         if len(prefixes) == 0:

@@ -76,7 +76,21 @@ class GBMModel(IntentModel):
         )
         self._num_iteration = int(self.booster.best_iteration or self.booster.current_iteration())
         self.fit_info = {"best_iteration": self._num_iteration}
-        progress("gbm", 1.0)
+
+    def _refit(self, final: PrefixSet, seed: int, progress: Progress) -> None:
+        import lightgbm as lgb
+
+        names = [f"f{i}" for i in range(len(self.spec.agg_columns))]
+        categorical = [names[i] for i in self.spec.agg_categorical_index]
+        dfinal = lgb.Dataset(prefix_matrix(final), final.y, feature_name=names, categorical_feature=categorical)
+        rounds = self._num_iteration or self.params["max_rounds"]
+        self.booster = lgb.train(
+            self._lgb_params(seed),
+            dfinal,
+            num_boost_round=rounds,
+            callbacks=[lambda env: progress("gbm", (env.iteration + 1) / env.end_iteration)],
+        )
+        self._num_iteration = rounds
 
     def decision_function(self, prefixes: PrefixSet) -> np.ndarray:
         if self.booster is None:

@@ -10,23 +10,57 @@ from ml.models.sequence import EventEncoder, SequenceModel, head
 
 
 class LSTMNet(nn.Module):
-    def __init__(self, encoder: EventEncoder, n_agg: int, hidden: int, layers: int, dropout: float, head_hidden: int):
+    def __init__(
+        self,
+        encoder: EventEncoder,
+        n_agg: int,
+        hidden: int,
+        layers: int,
+        dropout: float,
+        head_hidden: int,
+        n_next: int,
+        pool: bool = False,
+    ):
         super().__init__()
         self.encoder = encoder
         self.input_dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(encoder.out_dim, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
-        self.head = head(hidden + n_agg, head_hidden, dropout)
+        self.pool = pool
+        if pool:  # causal attention pooling over the states so far, beside the current state
+            self.attend = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        width = hidden * (2 if pool else 1)
+        self.head = head(width + n_agg, head_hidden, dropout)
+        self.next_head = nn.Linear(width, n_next)  # auxiliary tasks, used in training only
+        self.time_head = nn.Linear(width, 2)
 
-    def forward(self, cat: torch.Tensor, num: torch.Tensor, agg: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logits [batch, time]: position t scores the prefix of the first t+1 events."""
+    def sequence(self, cat: torch.Tensor, num: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """States [batch, time, hidden]; position t has seen events 0..t only."""
         x = self.input_dropout(self.encoder(cat, num))
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return self.head(torch.cat([out, agg], dim=-1)).squeeze(-1)
+        if not self.pool:
+            return out
+        # c_t = sum_{s<=t} softmax(e)_s h_s via running sums. The energies are bounded (|e| <= 5) so
+        # no max-subtraction is needed: a max over the whole sequence would let later events (and the
+        # padding) leak into earlier positions through underflow.
+        weight = torch.exp(5.0 * torch.tanh(self.attend(out)))
+        pooled = torch.cumsum(weight * out, dim=1) / torch.cumsum(weight, dim=1)
+        return torch.cat([out, pooled], dim=-1)
 
-    def forward_last(self, cat: torch.Tensor, num: torch.Tensor, agg_last: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def score(self, states: torch.Tensor, agg: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([states, agg], dim=-1)).squeeze(-1)
+
+    def forward(self, cat: torch.Tensor, num: torch.Tensor, agg: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits [batch, time]: position t scores the prefix of the first t+1 events."""
+        return self.score(self.sequence(cat, num, lengths), agg)
+
+    def last(self, cat: torch.Tensor, num: torch.Tensor, agg_last: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [batch] of the whole sequences only (production scoring): uses h_n, no unpacking."""
+        if self.pool:
+            states = self.sequence(cat, num, lengths)
+            final = states[torch.arange(len(lengths)), lengths - 1]
+            return self.head(torch.cat([final, agg_last], dim=-1)).squeeze(-1)
         x = self.encoder(cat, num)
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         _, (h_n, _) = self.lstm(packed)
@@ -35,8 +69,9 @@ class LSTMNet(nn.Module):
 
 class LSTMModel(SequenceModel):
     backbone = "lstm"
-    defaults = {**SequenceModel.common_defaults, "hidden": 64, "layers": 1}
+    defaults = {**SequenceModel.common_defaults, "hidden": 64, "layers": 1, "pool": False}
 
     def build_network(self) -> nn.Module:
         p = self.params
-        return LSTMNet(self._new_encoder(), len(self._agg_index()), p["hidden"], p["layers"], p["dropout"], p["head_hidden"])
+        return LSTMNet(self._new_encoder(), len(self._agg_index()), p["hidden"], p["layers"], p["dropout"], p["head_hidden"],
+                      self.spec.cat_cardinalities[0] + 1, p["pool"])

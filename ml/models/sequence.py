@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import io
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +48,16 @@ def head(in_dim: int, hidden: int, dropout: float) -> nn.Sequential:
 
 
 def embedding_dims(spec: FeatureSpec, params: dict[str, Any]) -> list[int]:
-    base = {"activity": params["emb_activity"], "lifecycle": 4, "resource": params["emb_resource"], "weekday": 3, "hour": 4, "direction": 2}
+    base = {"activity": params["emb_activity"], "lifecycle": 4, "resource": params["emb_resource"], "weekday": 3,
+            "hour": 4, "direction": 2, "amount_bin": 4, "start_hour": 4, "start_weekday": 3,
+            "elapsed_bin": 4, "gap_bin": 4}
     return [base[c] for c in CAT_COLUMNS]
 
 
 class Batch:
     """A right-padded batch: event rows ``starts[i] .. starts[i] + lengths[i] - 1`` of ``data``."""
 
-    def __init__(self, data: EncodedLog, starts: np.ndarray, lengths: np.ndarray, agg_index: list[int]):
+    def __init__(self, data: EncodedLog, starts: np.ndarray, lengths: np.ndarray, agg_index: list[int] | None):
         width = int(lengths.max())
         steps = np.arange(width)
         mask = steps[None, :] < lengths[:, None]
@@ -63,7 +66,7 @@ class Batch:
         self.mask = torch.from_numpy(mask)
         self.cat = torch.from_numpy(data.cat[rows] * mask[..., None])
         self.num = torch.from_numpy(data.num[rows] * mask[..., None])
-        self.agg = torch.from_numpy(data.agg[rows][..., agg_index] * mask[..., None])
+        self.agg = None if agg_index is None else torch.from_numpy(data.agg[rows][..., agg_index] * mask[..., None])
 
     @classmethod
     def of_cases(cls, data: EncodedLog, cases: np.ndarray, max_len: int, agg_index: list[int]) -> Batch:
@@ -87,6 +90,11 @@ class SequenceModel(IntentModel):
         "weight_decay": 1e-5,
         "max_len": 40,
         "threads": 2,
+        "workers": 2,  # processes training ensemble members side by side (1 = in this process)
+        "aux_next": 0.5,  # weight of the auxiliary next-activity loss (0 = off)
+        "aux_time": 0.0,  # weight of the auxiliary regressions: next gap, events still to come
+        "length_weight": 0.0,  # prefix of length k weighs n_k ** -length_weight (n_k = prefixes of that length)
+        "select": "auc",  # early stopping on validation "auc" (pooled + mean per length) or "loss"
     }
 
     def __init__(self, spec: FeatureSpec, **params: Any):
@@ -105,51 +113,110 @@ class SequenceModel(IntentModel):
 
     # ------------------------------------------------------------------ training
     def _fit(self, train: PrefixSet, valid: PrefixSet | None, seed: int, progress: Progress) -> None:
-        torch.set_num_threads(self.params["threads"])
+        self.params["max_len"] = min(self.params["max_len"], train.max_length)
+        jobs = [(train, valid, seed, m, None) for m in range(self.params["members"])]
+        results = self._run_members(jobs, progress)
+        self.members = [net for net, _ in results]
+        self.fit_info = {"members": [info for _, info in results]}
+
+    def _refit(self, final: PrefixSet, seed: int, progress: Progress) -> None:
+        jobs = [(final, None, seed, m, info["best_epoch"]) for m, info in enumerate(self.fit_info["members"])]
+        self.members = [net for net, _ in self._run_members(jobs, progress)]
+
+    def _run_members(self, jobs: list[tuple], progress: Progress) -> list[tuple[nn.Module, dict[str, Any]]]:
+        """Train ensemble members, in ``workers`` processes of one thread each when there are several.
+
+        Each member is seeded by (seed, member index) alone, so the result does not depend on which
+        process trains it; the ensemble is the same for a seed whatever the scheduling.
+        """
+        workers = min(self.params["workers"], len(jobs))
+        if workers <= 1:
+            results = []
+            for i, job in enumerate(jobs):
+                report = lambda f, i=i: progress(f"member {i + 1}/{len(jobs)}", (i + f) / len(jobs))  # noqa: E731
+                results.append(self._train_member(*job, progress=report, threads=self.params["threads"]))
+            return results
+        from ml.models.workers import run_jobs
+
+        payload = {"backbone": self.backbone, "spec": self.spec.to_dict(), "params": self.params,
+                   "threads": max(1, self.params["threads"] // workers)}
+        progress(f"{len(jobs)} members in {workers} processes", 0.0)
+        outputs = run_jobs([{**payload, "job": job} for job in jobs], workers,
+                           lambda done: progress(f"{done}/{len(jobs)} members", done / len(jobs)))
+        results = []
+        for output in outputs:
+            net = self.build_network()
+            net.load_state_dict(output["state"])
+            net.eval()
+            results.append((net, output["info"]))
+        return results
+
+    def _train_member(
+        self, train: PrefixSet, valid: PrefixSet | None, seed: int, member: int, epochs: int | None,
+        *, progress: Callable[[float], None] = lambda _f: None, threads: int = 1,
+    ) -> tuple[nn.Module, dict[str, Any]]:
+        torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(True)
-        max_len = min(self.params["max_len"], train.max_length)
-        self.params["max_len"] = max_len
+        torch.manual_seed(seed * 1000 + member)
+        rng = np.random.default_rng(seed * 1000 + member)
+        net = self.build_network()
         cases = np.unique(train.case_index)
         labels = torch.from_numpy(train.labels.astype(np.float32))
-        n_members = self.params["members"]
-        self.members, history = [], []
-        for m in range(n_members):
-            torch.manual_seed(seed * 1000 + m)
-            rng = np.random.default_rng(seed * 1000 + m)
-            net = self.build_network()
-            best = self._train_one(net, train.data, cases, labels, valid, max_len, rng, lambda f, m=m: progress(
-                f"member {m + 1}/{n_members}", (m + f) / n_members))
-            history.append(best)
-            self.members.append(net)
-        self.fit_info = {"members": history}
-        progress("done", 1.0)
+        info = self._train_one(net, train.data, cases, labels, valid, self.params["max_len"], rng, progress, epochs)
+        return net, info
 
-    def _train_one(self, net, data, cases, labels, valid, max_len, rng, progress) -> dict[str, Any]:
+    def _train_one(self, net, data, cases, labels, valid, max_len, rng, progress, epochs=None) -> dict[str, Any]:
         opt = torch.optim.AdamW(net.parameters(), lr=self.params["lr"], weight_decay=self.params["weight_decay"])
-        epochs, patience, bs = self.params["epochs"], self.params["patience"], self.params["batch_size"]
-        # bucket by length so batches carry little padding; shuffle buckets and members within them
-        order_by_len = cases[np.argsort(data.lengths[cases], kind="stable")]
+        epochs = epochs or self.params["epochs"]
+        patience, bs = self.params["patience"], self.params["batch_size"]
+        case_len = np.minimum(data.lengths[cases], max_len)
         best_score, best_state, best_epoch, stale = -math.inf, None, 0, 0
         curve: list[float] = []
         agg_index = self._agg_index()
+        aux_weight, time_weight = self.params["aux_next"], self.params["aux_time"]
+        # per-position loss weights: with length_weight = 1 every prefix length counts the same in
+        # total (as in the mean-per-length AUC), with 0 every prefix counts the same (pooled AUC)
+        per_length = np.bincount(case_len, minlength=max_len + 1)[::-1].cumsum()[::-1][1:].astype(np.float64)
+        position_weight = np.where(per_length > 0, np.maximum(per_length, 1.0) ** -self.params["length_weight"], 0.0)
+        position_weight /= (position_weight * per_length).sum() / per_length.sum()
+        position_weight = torch.from_numpy(position_weight.astype(np.float32))
         for epoch in range(epochs):
             net.train()
-            chunks = [order_by_len[i : i + bs] for i in range(0, len(order_by_len), bs)]
+            # batches of similar length (little padding), composition and order reshuffled each epoch
+            order = cases[np.argsort(case_len + rng.uniform(0, 4, len(cases)), kind="stable")]
+            chunks = [order[i : i + bs] for i in range(0, len(order), bs)]
             for i in rng.permutation(len(chunks)):
                 chunk = chunks[i]
                 batch = Batch.of_cases(data, chunk, max_len, agg_index)
-                logits = net(batch.cat, batch.num, batch.agg, batch.lengths)
+                states = net.sequence(batch.cat, batch.num, batch.lengths)
+                logits = net.score(states, batch.agg)
                 target = labels[torch.from_numpy(chunk)][:, None].expand_as(logits)
-                loss = nn.functional.binary_cross_entropy_with_logits(logits[batch.mask], target[batch.mask])
+                weight = position_weight[: logits.shape[1]].expand_as(logits)
+                loss = nn.functional.binary_cross_entropy_with_logits(
+                    logits[batch.mask], target[batch.mask], weight=weight[batch.mask]
+                )
+                if aux_weight or time_weight:
+                    aux_target, aux_mask = _next_activity_targets(batch, data.lengths[chunk], self.spec)
+                if aux_weight:
+                    aux_logits = net.next_head(states)
+                    loss = loss + aux_weight * nn.functional.cross_entropy(aux_logits[aux_mask], aux_target[aux_mask])
+                if time_weight:
+                    predicted = net.time_head(states)
+                    gap, remaining = _time_targets(batch, data.lengths[chunk])
+                    has_next = aux_mask & (aux_target != self.spec.cat_cardinalities[0])
+                    loss = loss + time_weight * (
+                        nn.functional.mse_loss(predicted[..., 0][has_next], gap[has_next])
+                        + nn.functional.mse_loss(predicted[..., 1][batch.mask], remaining[batch.mask])
+                    )
                 opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), 1.0)
                 opt.step()
             if valid is None or not len(valid):
-                best_state, best_epoch = copy.deepcopy(net.state_dict()), epoch + 1
+                best_epoch = epoch + 1
                 progress((epoch + 1) / epochs)
                 continue
-            score = _selection_score(valid, self._logits(net, valid))
+            score = _selection_score(valid, self._logits(net, valid), self.params["select"])
             curve.append(round(score, 4))
             if score > best_score + 1e-4:
                 best_score, best_state, best_epoch, stale = score, copy.deepcopy(net.state_dict()), epoch + 1, 0
@@ -158,7 +225,8 @@ class SequenceModel(IntentModel):
             progress((epoch + 1) / epochs)
             if stale >= patience:
                 break
-        net.load_state_dict(best_state)
+        if best_state is not None:
+            net.load_state_dict(best_state)
         net.eval()
         return {"best_epoch": best_epoch, "valid_score": None if best_score == -math.inf else round(best_score, 4), "curve": curve}
 
@@ -185,6 +253,30 @@ class SequenceModel(IntentModel):
             out[hit] = logits[prefix_slot[hit] - start, prefixes.length[hit] - 1]
         return out
 
+    window: int | None = None  # longest sequence the network accepts; longer ones keep their last events
+
+    @torch.inference_mode()
+    def score_last(self, encoded: EncodedLog, batch_size: int = 2048) -> np.ndarray:
+        """Logits of every case's full sequence: batches of similar length, one pass per member."""
+        if not self.members:
+            raise RuntimeError("model is not fitted")
+        torch.set_num_threads(self.params["threads"])
+        lengths = encoded.lengths
+        order = np.argsort(lengths, kind="stable")
+        last_rows = encoded.offsets[1:] - 1
+        agg_index = self._agg_index()
+        out = np.zeros(len(encoded), np.float32)
+        for start in range(0, len(order), batch_size):
+            sel = order[start : start + batch_size]
+            size = lengths[sel]
+            if self.window is not None:
+                size = np.minimum(size, self.window)
+            batch = Batch(encoded, last_rows[sel] + 1 - size, size, None)
+            agg_last = torch.from_numpy(encoded.agg[last_rows[sel]][:, agg_index])
+            total = sum(net.last(batch.cat, batch.num, agg_last, batch.lengths) for net in self.members)
+            out[sel] = (total / len(self.members)).numpy()
+        return out
+
     def decision_function(self, prefixes: PrefixSet) -> np.ndarray:
         if not self.members:
             raise RuntimeError("model is not fitted")
@@ -206,11 +298,42 @@ class SequenceModel(IntentModel):
             self.members.append(net)
 
 
-def _selection_score(valid: PrefixSet, logits: np.ndarray) -> float:
-    """Early-stopping criterion: pooled AUC plus mean per-length AUC on the validation slice."""
-    from ml.evaluate import auc
+def _next_activity_targets(batch: Batch, full_lengths: np.ndarray, spec: FeatureSpec):
+    """Next event's activity code per position; END (one past the vocabulary) after the last event.
+
+    The last position of a batch row cut at ``max_len`` has an unseen successor and is masked out.
+    """
+    end = spec.cat_cardinalities[0]
+    act = batch.cat[..., 0]
+    target = torch.full_like(act, end)
+    target[:, :-1] = act[:, 1:]
+    lengths = batch.lengths
+    rows = torch.arange(len(lengths))
+    target[rows, lengths - 1] = end
+    mask = batch.mask.clone()
+    cut = torch.from_numpy(full_lengths > lengths.numpy())
+    mask[rows[cut], lengths[cut] - 1] = False
+    return target, mask
+
+
+def _time_targets(batch: Batch, full_lengths: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standardised log gap to the next event, and log1p(events still to come) / 2."""
+    gap = torch.zeros_like(batch.num[..., 0])
+    gap[:, :-1] = batch.num[:, 1:, 0]
+    steps = torch.arange(batch.mask.shape[1])[None, :]
+    remaining = torch.log1p((torch.from_numpy(full_lengths)[:, None] - 1 - steps).clamp(min=0).float()) / 2
+    return gap, remaining
+
+
+def _selection_score(valid: PrefixSet, logits: np.ndarray, how: str = "auc") -> float:
+    """Early-stopping criterion on the validation slice (higher is better): pooled AUC plus mean
+    per-length AUC, or the negative log loss."""
+    from ml.metrics import auc
 
     y = valid.y
+    if how == "loss":
+        z = logits.astype(np.float64)
+        return -float(np.mean(np.logaddexp(0, z) - y * z))
     pooled = auc(y, logits) or 0.5
     per = [auc(y[valid.length == k], logits[valid.length == k]) for k in np.unique(valid.length)]
     per = [a for a in per if a is not None]

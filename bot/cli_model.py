@@ -1,0 +1,169 @@
+"""`mammoth model ...`: evaluate, train, score and explain the intent model. Thin: parse, call ml, print.
+
+Progress bars go to stderr, results to stdout (``--json`` prints JSON only).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+model_app = typer.Typer(
+    help="AI intent model (AI潜客意向判断): evaluate backbones on an event log, train, score, explain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]✗[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(enabled: bool = True):
+    """Yield a factory ``name -> callback(message, fraction)`` drawing rich bars on stderr."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+        TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err, transient=False,
+    ) as bars:
+        def factory(name: str):
+            task = bars.add_task(name, total=1.0, note="")
+
+            def update(message: str, fraction: float) -> None:
+                bars.update(task, completed=min(1.0, max(0.0, fraction)), note=message)
+
+            return update
+
+        yield factory
+
+
+@model_app.command("evaluate")
+def evaluate_cmd(
+    events: Path = typer.Option(..., "--events", exists=True, dir_okay=False, help="Event log: .csv(.gz) or .xes(.gz)."),
+    labels: Path = typer.Option(..., "--labels", exists=True, dir_okay=False, help="CSV(.gz) with case_id and a label column."),
+    label_column: str = typer.Option("label", "--label-column", help="Column of --labels holding 0/1 (empty = unlabelled)."),
+    cut_before: str = typer.Option("", "--cut-before", help="Comma-separated activities; cases are cut before the first one."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (runs are deterministic for a seed)."),
+    backbones: str = typer.Option("lstm,transformer,gbm", "--backbones", help="Comma-separated: lstm, transformer, gbm."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON on stdout."),
+) -> None:
+    """Temporal 80/20 split, outcome cut, every backbone trained and scored on the same prefixes."""
+    from ml.eventlog import EventLogError
+    from ml.evaluate import evaluate
+
+    names = _split(backbones)
+    try:
+        with _progress(err.is_terminal or not as_json) as progress:
+            result = evaluate(events, labels, label_column=label_column, cut_before=_split(cut_before), seed=seed,
+                              backbones=names, progress=progress)
+    except (EventLogError, ValueError, KeyError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    table = Table(title=f"{result['n_test_prefixes']} test prefixes, {result['train_seconds']} s")
+    for column in ("backbone", "AUC pooled", "AUC mean per length", "Brier"):
+        table.add_column(column)
+    for name in names:
+        row = result[name]
+        table.add_row(name, f"{row['auc']:.4f}", f"{row['auc_mean_prefix']:.4f}", f"{row['brier']:.4f}")
+    out.print(table)
+
+
+@model_app.command("train")
+def train_cmd(
+    events: Path = typer.Option(..., "--events", exists=True, dir_okay=False, help="Event log: .csv(.gz) or .xes(.gz)."),
+    labels: Path = typer.Option(..., "--labels", exists=True, dir_okay=False, help="CSV(.gz) with case_id and a label column."),
+    out_dir: Path = typer.Option(..., "--out", file_okay=False, help="Folder to write the model to."),
+    label_column: str = typer.Option("label", "--label-column", help="Column of --labels holding 0/1."),
+    cut_before: str = typer.Option("", "--cut-before", help="Comma-separated activities; cases are cut before the first one."),
+    backbone: str = typer.Option("lstm", "--backbone", help="lstm, transformer or gbm."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+) -> None:
+    """Train on the whole log (last 20 % of the period for early stopping/calibration) and save."""
+    from ml.eventlog import EventLogError, read_event_log, read_labels
+    from ml.train import train_and_save
+
+    try:
+        log = read_event_log(events)
+        label_map = read_labels(labels, label_column)
+        with _progress() as progress:
+            folder = train_and_save(log, label_map, out_dir, backbone, cut_before=_split(cut_before), seed=seed,
+                                    progress=progress(backbone) if progress else None)
+    except (EventLogError, ValueError, KeyError) as exc:
+        _fail(str(exc))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    out.print(f"saved {manifest['version']} to {folder}")
+    out.print(f"validation: {manifest['metrics'].get('validation')}")
+
+
+@model_app.command("score")
+def score_cmd(
+    model: Path = typer.Option(..., "--model", exists=True, file_okay=False, help="Model folder (with manifest.json)."),
+    events: Path = typer.Option(..., "--events", exists=True, dir_okay=False, help="Event log to score (one score per case)."),
+    cut_before: str = typer.Option("", "--cut-before", help="Cut cases before these activities first."),
+    top: Optional[int] = typer.Option(None, "--top", help="Only print the N highest scores."),
+    as_json: bool = typer.Option(False, "--json", help="Print {case_id: score} as JSON."),
+) -> None:
+    """Score the full current sequence of every case."""
+    from ml.dataset import cut_before as cut_log
+    from ml.eventlog import EventLogError, read_event_log
+    from ml.registry import load_model
+    from ml.scoring import score_log
+
+    try:
+        loaded = load_model(model)
+        scores = score_log(loaded, cut_log(read_event_log(events), _split(cut_before)))
+    except (EventLogError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])[: top or None]
+    if as_json:
+        typer.echo(json.dumps(dict(ranked), ensure_ascii=False))
+        return
+    for case_id, p in ranked:
+        out.print(f"{case_id}\t{p:.4f}", highlight=False)
+
+
+@model_app.command("explain")
+def explain_cmd(
+    model: Path = typer.Option(..., "--model", exists=True, file_okay=False, help="Model folder (with manifest.json)."),
+    events: Path = typer.Option(..., "--events", exists=True, dir_okay=False, help="Event log holding the case."),
+    case_id: str = typer.Option(..., "--case-id", help="Case (customer) to explain."),
+    cut_before: str = typer.Option("", "--cut-before", help="Cut cases before these activities first."),
+    top_k: int = typer.Option(3, "--top-k", help="How many events to list."),
+) -> None:
+    """Leave-one-event-out: which past events moved this case's score most."""
+    from ml.dataset import cut_before as cut_log
+    from ml.eventlog import EventLogError, read_event_log
+    from ml.registry import load_model
+    from ml.scoring import explain_case
+
+    try:
+        log = cut_log(read_event_log(events), _split(cut_before))
+        case = log.by_id().get(case_id)
+        if case is None:
+            _fail(f"no case {case_id!r} in {events}")
+        score, reasons = explain_case(load_model(model), case, top_k=top_k)
+    except (EventLogError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    out.print(f"{case_id}: P(sign) = {score:.4f}", highlight=False)
+    for r in reasons:
+        out.print(f"  {r.effect:+.4f}  #{r.index} {r.activity} {r.timestamp:%Y-%m-%d %H:%M}", highlight=False)

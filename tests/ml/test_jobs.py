@@ -1,0 +1,84 @@
+"""The intent model in the product: training on the demo organisation's won/lost customers,
+the registry's activation rule, batched scoring into IntentScore rows with reasons."""
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from core import audit  # noqa: F401
+from core.db import Database
+from core.demo import create_demo
+from core.models import Customer, IntentScore, User
+from core.services.activities import log_activity
+from core.settings import get_settings
+from ml import jobs
+
+FAST_LSTM = {"members": 1, "epochs": 2, "patience": 1}
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ml_demo") / "demo.db"
+    db = Database(f"sqlite:///{path}")
+    db.create_all()
+    with db.session() as s:
+        create_demo(s, customers=260, seed=7, anchor=datetime(2026, 6, 1))
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def registry(tmp_path, monkeypatch):
+    monkeypatch.setenv("MAMMOTH_MODEL_DIR", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    yield tmp_path / "models"
+    get_settings.cache_clear()
+
+
+def test_not_enough_won_and_lost_keeps_the_current_model(demo_db, registry):
+    with pytest.raises(jobs.NotEnoughData):
+        jobs.train_from_db(demo_db, backbone="gbm", min_each=10_000)
+    assert not (registry / "ACTIVE").exists()
+
+
+def test_train_activates_only_when_better_on_the_holdout(demo_db, registry):
+    first = jobs.train_from_db(demo_db, backbone="gbm", min_each=40, seed=1)
+    assert first.activated and first.previous_auc is None and first.holdout_auc > 0.5
+    assert (registry / "ACTIVE").read_text() == first.version
+    assert jobs.active_folder() == first.folder
+    again = jobs.train_from_db(demo_db, backbone="gbm", min_each=40, seed=1)  # the same model: not better
+    assert not again.activated and again.previous_auc == pytest.approx(first.holdout_auc)
+    assert (registry / "ACTIVE").read_text() == first.version
+
+
+def test_lstm_trains_from_the_crm(demo_db, registry, tmp_path):
+    result = jobs.train_from_db(demo_db, min_each=40, out=tmp_path / "lstm", params=FAST_LSTM)
+    from ml.registry import read_manifest
+
+    manifest = read_manifest(result.folder)
+    assert manifest["backbone"] == "lstm" and manifest["training"]["source"] == "crm"
+    assert "node_done:close_follow_up" in manifest["training"]["cut_before"]
+
+
+def test_score_writes_rows_with_reasons_then_rescores_only_changed(demo_db, registry):
+    jobs.train_from_db(demo_db, backbone="gbm", min_each=40, seed=2)
+    with demo_db.reader() as s:
+        open_ids = set(s.scalars(select(Customer.id).where(Customer.status.in_(("lead", "active")))))
+    n = jobs.score_customers(demo_db)
+    assert n == len(open_ids) > 0
+    with demo_db.reader() as s:
+        rows = s.scalars(select(IntentScore)).all()
+        assert {r.customer_id for r in rows} == open_ids
+        assert all(0 <= r.score <= 1 for r in rows)
+        with_reasons = [r for r in rows if r.reasons]
+        assert with_reasons and all(len(r.reasons) <= 3 and "delta" in r.reasons[0] for r in with_reasons)
+        assert {r["kind"] for r in with_reasons[0].reasons} <= {"node", "type"}
+    assert jobs.changed_customers(demo_db) == []
+    target = sorted(open_ids)[0]
+    with demo_db.session() as s:
+        owner = s.get(User, s.get(Customer, target).owner_id)
+        log_activity(s, owner, target, "visit", "再次拜访", occurred_at=datetime(2026, 6, 1, 2))
+    assert jobs.changed_customers(demo_db) == [target]
+    assert jobs.rescore_changed(demo_db) == 1
+    with demo_db.reader() as s:
+        assert s.scalar(select(func.count()).where(IntentScore.customer_id == target)) == 2
