@@ -90,15 +90,28 @@ def evaluate_cmd(
 
 @model_app.command("train")
 def train_cmd(
-    events: Path = typer.Option(..., "--events", exists=True, dir_okay=False, help="Event log: .csv(.gz) or .xes(.gz)."),
-    labels: Path = typer.Option(..., "--labels", exists=True, dir_okay=False, help="CSV(.gz) with case_id and a label column."),
-    out_dir: Path = typer.Option(..., "--out", file_okay=False, help="Folder to write the model to."),
+    from_db: bool = typer.Option(False, "--from-db", help="Train on the CRM's own won/lost customers (the default)."),
+    events: Optional[Path] = typer.Option(None, "--events", exists=True, dir_okay=False,
+                                          help="Or an event log: .csv(.gz) or .xes(.gz)."),
+    labels: Optional[Path] = typer.Option(None, "--labels", exists=True, dir_okay=False,
+                                          help="With --events: CSV(.gz) with case_id and a label column."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", file_okay=False,
+                                           help="Write the model to this folder (activates nothing)."),
     label_column: str = typer.Option("label", "--label-column", help="Column of --labels holding 0/1."),
     cut_before: str = typer.Option("", "--cut-before", help="Comma-separated activities; cases are cut before the first one."),
     backbone: str = typer.Option("lstm", "--backbone", help="lstm, transformer or gbm."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
+    min_each: int = typer.Option(50, "--min-each", help="--from-db: won and lost customers needed, each."),
 ) -> None:
-    """Train on the whole log (last 20 % of the period for early stopping/calibration) and save."""
+    """Train a new version. From the CRM it joins the registry (MAMMOTH_MODEL_DIR) and becomes
+    active only if it beats the active model on a time-ordered holdout."""
+    if events is None and labels is None:
+        from_db = True
+    if from_db:
+        _train_from_db(backbone, seed, out_dir, min_each)
+        return
+    if events is None or labels is None or out_dir is None:
+        _fail("--events needs --labels and --out (or use --from-db)")
     from ml.eventlog import EventLogError, read_event_log, read_labels
     from ml.train import train_and_save
 
@@ -115,15 +128,39 @@ def train_cmd(
     out.print(f"validation: {manifest['metrics'].get('validation')}")
 
 
+def _train_from_db(backbone: str, seed: int, out_dir: Path | None, min_each: int) -> None:
+    from bot.runtime import open_database
+    from ml.jobs import NotEnoughData, train_from_db
+
+    try:
+        with _progress() as progress:
+            result = train_from_db(open_database(), backbone=backbone, seed=seed, out=out_dir, min_each=min_each,
+                                   progress=progress(backbone) if progress else None)
+    except NotEnoughData as exc:
+        _fail(f"kept the current model: {exc}")
+    previous = "none" if result.previous_auc is None else f"{result.previous_auc:.3f}"
+    out.print(f"saved {result.version} to {result.folder}")
+    out.print(f"time-ordered holdout AUC {result.holdout_auc:.3f} (active model: {previous}); "
+              + ("now active" if result.activated else "not activated" if out_dir is None else "not registered"))
+
+
 @model_app.command("score")
 def score_cmd(
-    model: Path = typer.Option(..., "--model", exists=True, file_okay=False, help="Model folder (with manifest.json)."),
-    events: Path = typer.Option(..., "--events", exists=True, dir_okay=False, help="Event log to score (one score per case)."),
+    all_customers: bool = typer.Option(False, "--all", help="Score every open customer into the CRM (IntentScore rows)."),
+    customer: Optional[str] = typer.Option(None, "--customer", help="Score one customer (id or name) into the CRM."),
+    model: Optional[Path] = typer.Option(None, "--model", exists=True, file_okay=False, help="With --events: model folder."),
+    events: Optional[Path] = typer.Option(None, "--events", exists=True, dir_okay=False, help="Or score an event log's cases."),
     cut_before: str = typer.Option("", "--cut-before", help="Cut cases before these activities first."),
     top: Optional[int] = typer.Option(None, "--top", help="Only print the N highest scores."),
     as_json: bool = typer.Option(False, "--json", help="Print {case_id: score} as JSON."),
 ) -> None:
-    """Score the full current sequence of every case."""
+    """Score with the active model: the CRM's open customers (--all, --customer X; one batched
+    pass, reasons included), or the cases of an event log (--events with --model)."""
+    if events is None:
+        _score_crm(customer)
+        return
+    if model is None:
+        _fail("--events needs --model")
     from ml.dataset import cut_before as cut_log
     from ml.eventlog import EventLogError, read_event_log
     from ml.registry import load_model
@@ -140,6 +177,32 @@ def score_cmd(
         return
     for case_id, p in ranked:
         out.print(f"{case_id}\t{p:.4f}", highlight=False)
+
+
+def _score_crm(customer: str | None) -> None:
+    import time
+
+    from bot.runtime import open_database
+    from ml.jobs import active_folder, score_customers
+
+    db = open_database()
+    ids = None
+    if customer:
+        from bot.cli import the_actor
+        from bot.texts import describe_error
+        from core.errors import DomainError
+        from core.services.customers import resolve_customer
+
+        try:
+            with db.reader() as s:
+                ids = [resolve_customer(s, the_actor(s, None), customer).id]
+        except DomainError as exc:
+            _fail(describe_error(exc, "en"))
+    started = time.perf_counter()
+    n = score_customers(db, customer_ids=ids)
+    if n == 0 and not (active_folder() / "manifest.json").exists():
+        _fail("no intent model: train one with `mammoth model train --from-db`")
+    out.print(f"scored {n} customers with {active_folder().name} in {time.perf_counter() - started:.1f} s")
 
 
 @model_app.command("explain")

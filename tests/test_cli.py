@@ -130,3 +130,12 @@ def test_console_script_runs_as_a_process(tmp_path):
     r = subprocess.run([sys.executable, "-m", "bot", "timeline", "1", "--as", "ghost"], env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1 and "没有找到用户「ghost」" in r.stderr
+
+
+def test_model_score_all_uses_the_shipped_model_and_train_refuses_too_little_data(demo_cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("MAMMOTH_MODEL_DIR", str(tmp_path / "models"))
+    get_settings.cache_clear()
+    scored = demo_cli("model", "score", "--all").output
+    assert "scored" in scored and "with default" in scored
+    r = demo_cli("model", "train", "--from-db", ok=False)
+    assert r.exit_code == 1 and "kept the current model" in r.output
