@@ -133,8 +133,13 @@ def demo(customers: int = typer.Option(300, min=1, help="How many demo customers
             progress.add_task("生成演示数据 demo data", total=None)
             result = create_demo(s, customers=customers, seed=seed, anchor=day,
                                  materials_dir=get_settings().materials_dir)
-    out.print(f"✓ demo organisation: {result.customers} customers, {result.activities} activities. "
-              f"Try: mammoth chat --as zhangwei")
+    out.print(f"✓ demo organisation: {result.customers} customers, {result.activities} activities.")
+    try:  # first intent scores from the shipped model, so cards and digests have them at once
+        from ml.jobs import score_customers
+
+        out.print(f"✓ intent scores for {score_customers(db)} open customers. Try: mammoth chat --as zhangwei")
+    except Exception as exc:  # noqa: BLE001 — the demo stays usable without scores
+        err.print(f"intent scores skipped: {exc}")
 
 
 # ---------------------------------------------------------------- users
