@@ -41,7 +41,15 @@ def test_not_enough_won_and_lost_keeps_the_current_model(demo_db, registry):
     assert not (registry / "ACTIVE").exists()
 
 
-def test_train_activates_only_when_better_on_the_holdout(demo_db, registry):
+def test_without_a_registry_the_shipped_model_is_the_one_to_beat(demo_db, registry):
+    assert jobs.active_folder() == jobs.SHIPPED
+    result = jobs.train_from_db(demo_db, backbone="gbm", min_each=40, seed=1)
+    assert result.previous_auc is not None
+    assert result.activated == (result.holdout_auc > result.previous_auc)
+
+
+def test_train_activates_only_when_better_on_the_holdout(demo_db, registry, monkeypatch, tmp_path):
+    monkeypatch.setattr(jobs, "SHIPPED", tmp_path / "no-shipped-model")
     first = jobs.train_from_db(demo_db, backbone="gbm", min_each=40, seed=1)
     assert first.activated and first.previous_auc is None and first.holdout_auc > 0.5
     assert (registry / "ACTIVE").read_text() == first.version
