@@ -9,7 +9,7 @@ from datetime import datetime
 
 import numpy as np
 
-from ml.eventlog import Case, EventLog
+from ml.eventlog import EventLog
 from ml.features import EncodedLog
 
 DEFAULT_MAX_PREFIX = 40
@@ -135,8 +135,3 @@ def data_hash(log: EventLog, labels: Mapping[str, int] | None = None) -> str:
                 f"\x1f{e.node_index}\x1f{e.direction}\x1e".encode()
             )
     return digest.hexdigest()
-
-
-def cases_from(log: EventLog, case_ids: Iterable[str]) -> list[Case]:
-    by_id = log.by_id()
-    return [by_id[c] for c in case_ids]

@@ -2,8 +2,9 @@
 
 1. keep labelled cases; cut every case before its first ``cut_before`` activity (drop empty cases);
 2. temporal split 80/20 by case start; training events at/after the test start are dropped;
-3. the last 20 % of the training period (same rule again) is the validation slice used for early
-   stopping and Platt calibration; models learn from the rest;
+3. the last 20 % of the training period (same rule again) is the validation slice: models learn
+   from the rest, stop early and are Platt-calibrated on it, then are refit on the whole training
+   period for the chosen number of epochs/rounds (the most recent weeks matter: BPIC drifts);
 4. prefixes of length 1..min(40, 90th percentile of positive training case length);
 5. AUC pooled over all test prefixes, mean of per-length AUCs, Brier score.
 """

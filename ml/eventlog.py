@@ -20,7 +20,7 @@ import io
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 from xml.parsers import expat
@@ -76,8 +76,7 @@ class Event:
 
     @property
     def local_time(self) -> datetime:
-        from datetime import timedelta
-
+        """Wall-clock time at the source (naive arithmetic on the UTC value plus the offset)."""
         return self.timestamp + timedelta(minutes=self.utc_offset_min)
 
 

@@ -150,8 +150,12 @@ class FeatureSpec:
             raise ValueError(f"unsupported feature spec version {data.get('version')!r}")
         names = {f for f in cls.__dataclass_fields__}
         spec = cls(**{k: v for k, v in data.items() if k in names})
-        if data.get("agg_columns", spec.agg_columns) != spec.agg_columns:
-            raise ValueError("feature spec columns do not match this code version")
+        if (
+            data.get("agg_columns", spec.agg_columns) != spec.agg_columns
+            or data.get("cat_columns", list(CAT_COLUMNS)) != list(CAT_COLUMNS)
+            or data.get("num_columns", list(NUM_COLUMNS)) != list(NUM_COLUMNS)
+        ):
+            raise ValueError("the model's feature columns do not match this code version; retrain it")
         return spec
 
     # ------------------------------------------------------------------ shape

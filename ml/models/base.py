@@ -30,6 +30,8 @@ def _no_progress(_message: str, _fraction: float) -> None:
 class IntentModel:
     backbone: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
+    # training-only knobs of earlier versions; saved manifests may still list them
+    retired: ClassVar[frozenset[str]] = frozenset({"aux_time", "length_weight", "select", "aux_target"})
 
     def __init__(self, spec: FeatureSpec, **params: Any):
         unknown = set(params) - set(self.defaults)
@@ -121,7 +123,8 @@ class IntentModel:
 
     @classmethod
     def from_manifest(cls, folder: Path, manifest: dict[str, Any]) -> IntentModel:
-        model = cls(FeatureSpec.from_dict(manifest["feature_spec"]), **manifest.get("params", {}))
+        params = {k: v for k, v in manifest.get("params", {}).items() if k not in cls.retired}
+        model = cls(FeatureSpec.from_dict(manifest["feature_spec"]), **params)
         cal = manifest.get("calibration", {})
         model.calibration = (float(cal.get("a", 1.0)), float(cal.get("b", 0.0)))
         model.fit_info = manifest.get("fit", {})

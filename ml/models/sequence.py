@@ -5,14 +5,16 @@ A network maps a padded batch of cases to one logit per event position: the logi
 scores every prefix of a case. Beside the sequence state, the aggregated prefix features of the
 last event (``agg``, the GBM's view) are concatenated before the head.
 
-Training: BCE over every prefix up to ``max_len``, Adam, early stopping on the validation slice,
-an ensemble of ``members`` networks with different seeds whose logits are averaged.
+Training: BCE over every prefix up to ``max_len`` plus an auxiliary next-activity loss, AdamW,
+batches of similar length, early stopping on the validation slice (pooled + mean per-length AUC);
+an ensemble of ``members`` networks with different seeds (trained side by side in worker
+processes) whose logits are averaged; ``_refit`` retrains each member on the whole period for its
+chosen number of epochs.
 """
 
 from __future__ import annotations
 
 import copy
-import io
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -92,9 +94,6 @@ class SequenceModel(IntentModel):
         "threads": 2,
         "workers": 2,  # processes training ensemble members side by side (1 = in this process)
         "aux_next": 0.5,  # weight of the auxiliary next-activity loss (0 = off)
-        "aux_time": 0.0,  # weight of the auxiliary regressions: next gap, events still to come
-        "length_weight": 0.0,  # prefix of length k weighs n_k ** -length_weight (n_k = prefixes of that length)
-        "select": "auc",  # early stopping on validation "auc" (pooled + mean per length) or "loss"
     }
 
     def __init__(self, spec: FeatureSpec, **params: Any):
@@ -104,6 +103,11 @@ class SequenceModel(IntentModel):
     # ------------------------------------------------------------------ network
     def build_network(self) -> nn.Module:
         raise NotImplementedError
+
+    @property
+    def n_next(self) -> int:
+        """Outputs of the next-activity head: every activity code plus END."""
+        return self.spec.cat_cardinalities[0] + 1
 
     def _agg_index(self) -> list[int]:
         return self.spec.agg_numeric_index if self.params["use_agg"] else []
@@ -173,13 +177,7 @@ class SequenceModel(IntentModel):
         best_score, best_state, best_epoch, stale = -math.inf, None, 0, 0
         curve: list[float] = []
         agg_index = self._agg_index()
-        aux_weight, time_weight = self.params["aux_next"], self.params["aux_time"]
-        # per-position loss weights: with length_weight = 1 every prefix length counts the same in
-        # total (as in the mean-per-length AUC), with 0 every prefix counts the same (pooled AUC)
-        per_length = np.bincount(case_len, minlength=max_len + 1)[::-1].cumsum()[::-1][1:].astype(np.float64)
-        position_weight = np.where(per_length > 0, np.maximum(per_length, 1.0) ** -self.params["length_weight"], 0.0)
-        position_weight /= (position_weight * per_length).sum() / per_length.sum()
-        position_weight = torch.from_numpy(position_weight.astype(np.float32))
+        aux_weight, end = self.params["aux_next"], self.n_next - 1
         for epoch in range(epochs):
             net.train()
             # batches of similar length (little padding), composition and order reshuffled each epoch
@@ -191,23 +189,11 @@ class SequenceModel(IntentModel):
                 states = net.sequence(batch.cat, batch.num, batch.lengths)
                 logits = net.score(states, batch.agg)
                 target = labels[torch.from_numpy(chunk)][:, None].expand_as(logits)
-                weight = position_weight[: logits.shape[1]].expand_as(logits)
-                loss = nn.functional.binary_cross_entropy_with_logits(
-                    logits[batch.mask], target[batch.mask], weight=weight[batch.mask]
-                )
-                if aux_weight or time_weight:
-                    aux_target, aux_mask = _next_activity_targets(batch, data.lengths[chunk], self.spec)
+                loss = nn.functional.binary_cross_entropy_with_logits(logits[batch.mask], target[batch.mask])
                 if aux_weight:
+                    aux_target, aux_mask = _next_activity_targets(batch, data.lengths[chunk], end)
                     aux_logits = net.next_head(states)
                     loss = loss + aux_weight * nn.functional.cross_entropy(aux_logits[aux_mask], aux_target[aux_mask])
-                if time_weight:
-                    predicted = net.time_head(states)
-                    gap, remaining = _time_targets(batch, data.lengths[chunk])
-                    has_next = aux_mask & (aux_target != self.spec.cat_cardinalities[0])
-                    loss = loss + time_weight * (
-                        nn.functional.mse_loss(predicted[..., 0][has_next], gap[has_next])
-                        + nn.functional.mse_loss(predicted[..., 1][batch.mask], remaining[batch.mask])
-                    )
                 opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -216,7 +202,7 @@ class SequenceModel(IntentModel):
                 best_epoch = epoch + 1
                 progress((epoch + 1) / epochs)
                 continue
-            score = _selection_score(valid, self._logits(net, valid), self.params["select"])
+            score = _selection_score(valid, self._logits(net, valid))
             curve.append(round(score, 4))
             if score > best_score + 1e-4:
                 best_score, best_state, best_epoch, stale = score, copy.deepcopy(net.state_dict()), epoch + 1, 0
@@ -293,17 +279,18 @@ class SequenceModel(IntentModel):
         self.members = []
         for member_state in state["members"]:
             net = self.build_network()
+            # heads of retired training-only tasks are not part of the scoring network
+            member_state = {k: v for k, v in member_state.items() if not k.startswith("time_head.")}
             net.load_state_dict(member_state)
             net.eval()
             self.members.append(net)
 
 
-def _next_activity_targets(batch: Batch, full_lengths: np.ndarray, spec: FeatureSpec):
-    """Next event's activity code per position; END (one past the vocabulary) after the last event.
-
-    The last position of a batch row cut at ``max_len`` has an unseen successor and is masked out.
+def _next_activity_targets(batch: Batch, full_lengths: np.ndarray, end: int):
+    """Next event's activity code per position, ``end`` after the last event. The last position of
+    a batch row cut at ``max_len`` has an unseen successor and is masked out. (Training only: the
+    auxiliary task shapes the state; nothing of it is used at scoring time.)
     """
-    end = spec.cat_cardinalities[0]
     act = batch.cat[..., 0]
     target = torch.full_like(act, end)
     target[:, :-1] = act[:, 1:]
@@ -316,31 +303,12 @@ def _next_activity_targets(batch: Batch, full_lengths: np.ndarray, spec: Feature
     return target, mask
 
 
-def _time_targets(batch: Batch, full_lengths: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Standardised log gap to the next event, and log1p(events still to come) / 2."""
-    gap = torch.zeros_like(batch.num[..., 0])
-    gap[:, :-1] = batch.num[:, 1:, 0]
-    steps = torch.arange(batch.mask.shape[1])[None, :]
-    remaining = torch.log1p((torch.from_numpy(full_lengths)[:, None] - 1 - steps).clamp(min=0).float()) / 2
-    return gap, remaining
-
-
-def _selection_score(valid: PrefixSet, logits: np.ndarray, how: str = "auc") -> float:
-    """Early-stopping criterion on the validation slice (higher is better): pooled AUC plus mean
-    per-length AUC, or the negative log loss."""
+def _selection_score(valid: PrefixSet, logits: np.ndarray) -> float:
+    """Early-stopping criterion: pooled AUC plus mean per-length AUC on the validation slice."""
     from ml.metrics import auc
 
     y = valid.y
-    if how == "loss":
-        z = logits.astype(np.float64)
-        return -float(np.mean(np.logaddexp(0, z) - y * z))
     pooled = auc(y, logits) or 0.5
     per = [auc(y[valid.length == k], logits[valid.length == k]) for k in np.unique(valid.length)]
     per = [a for a in per if a is not None]
     return pooled + (float(np.mean(per)) if per else 0.5)
-
-
-def state_bytes(net: nn.Module) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(net.state_dict(), buffer)
-    return buffer.getvalue()

@@ -49,8 +49,7 @@ class TransformerNet(nn.Module):
         self.backbone = _gpt2(width, layers, heads, dropout, positions)
         self.positions = positions
         self.head = head(width + n_agg, head_hidden, dropout)
-        self.next_head = nn.Linear(width, n_next)  # auxiliary tasks, used in training only
-        self.time_head = nn.Linear(width, 2)
+        self.next_head = nn.Linear(width, n_next)  # auxiliary next-activity task, training only
 
     def sequence(self, cat: torch.Tensor, num: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if cat.shape[1] > self.positions:
@@ -83,4 +82,4 @@ class TransformerModel(SequenceModel):
     def build_network(self) -> nn.Module:
         p = self.params
         return TransformerNet(self._new_encoder(), len(self._agg_index()), p["width"], p["layers"], p["heads"],
-                              p["dropout"], p["head_hidden"], self.spec.cat_cardinalities[0] + 1, p["positions"])
+                              p["dropout"], p["head_hidden"], self.n_next, p["positions"])

@@ -40,10 +40,20 @@ def test_same_seed_same_numbers(small_log):
     assert first["n_test_prefixes"] == len(data.test)
 
 
-@pytest.mark.parametrize("backbone", ["lstm", "transformer", "gbm"])
-def test_save_load_round_trip_identical_predictions(small_log, tmp_path, backbone):
+@pytest.fixture(scope="module")
+def trained(small_log):
+    """One tiny fitted model per variant, shared by the tests below."""
     log, labels = small_log
-    model, record = train_model(log, labels, backbone, params=TINY[backbone], seed=1)
+    variants = {"lstm": ("lstm", {}), "lstm-pool": ("lstm", {"pool": True}), "transformer": ("transformer", {}),
+                "gbm": ("gbm", {})}
+    return {name: train_model(log, labels, backbone, params={**TINY[backbone], **extra}, seed=1)
+            for name, (backbone, extra) in variants.items()}
+
+
+@pytest.mark.parametrize("backbone", ["lstm", "transformer", "gbm"])
+def test_save_load_round_trip_identical_predictions(small_log, trained, tmp_path, backbone):
+    log, labels = small_log
+    model, record = trained[backbone]
     folder = model.save(tmp_path / backbone, data_hash=record["data_hash"], training=record)
     manifest = read_manifest(folder)
     assert manifest["backbone"] == backbone and manifest["training_data_hash"] == record["data_hash"]
@@ -57,10 +67,10 @@ def test_save_load_round_trip_identical_predictions(small_log, tmp_path, backbon
     np.testing.assert_array_equal(score_cases(model, log.cases), score_cases(loaded, log.cases))
 
 
-@pytest.mark.parametrize("backbone,extra", [("lstm", {}), ("lstm", {"pool": True}), ("transformer", {})])
-def test_sequence_scores_do_not_peek_at_later_events(small_log, backbone, extra):
+@pytest.mark.parametrize("variant", ["lstm", "lstm-pool", "transformer"])
+def test_sequence_scores_do_not_peek_at_later_events(small_log, trained, variant):
     log, labels = small_log
-    model, _ = train_model(log, labels, backbone, params={**TINY[backbone], **extra}, seed=0)
+    model, _ = trained[variant]
     case = max(log.cases, key=len)
     k = 4
     other = max((c for c in log.cases if c is not case), key=len)
@@ -76,7 +86,7 @@ def test_sequence_scores_do_not_peek_at_later_events(small_log, backbone, extra)
     # the production path (full sequences only) agrees with the every-prefix path
     enc = model.spec.encode(log)
     np.testing.assert_allclose(model.score_last(enc), model.decision_function(PrefixSet.last(enc)), atol=1e-5)
-    if extra.get("pool"):
+    if variant == "lstm-pool":
         # regression: extreme attention energies (either sign) must not let later events or the
         # padding in through underflow; compare every prefix with the cut case scored on its own
         import torch
@@ -90,6 +100,8 @@ def test_sequence_scores_do_not_peek_at_later_events(small_log, backbone, extra)
                 full = model.decision_function(PrefixSet.all_prefixes(model.spec.encode([case]), 12))
                 alone = [model.score_last(model.spec.encode([case.head(n)]))[0] for n in range(1, len(full) + 1)]
                 np.testing.assert_allclose(alone, full, rtol=1e-4, atol=1e-5)
+        with torch.no_grad():
+            weight.copy_(original)  # the model is shared with other tests
 
 
 def test_train_from_crm_rows_then_score_and_explain(small_log, tmp_path):
