@@ -4,15 +4,16 @@
 
 The model is trained for one quick epoch on a few thousand synthetic customers (its quality does
 not matter for speed; its architecture is the production default). "batched" is the production
-path `ml.scoring.score_cases`: vectorised feature encoding of all events, then length-sorted
-right-padded batches under torch.inference_mode (the fused unpacked LSTM kernel, each row read at its
-last real event). "model only" leaves out the encoding. The loop scores a random sample of
+path `ml.scoring.score_cases`: vectorised feature encoding of all events (aggregates at each
+customer's last event only), then length-sorted right-padded batches under torch.inference_mode (the
+fused unpacked LSTM kernel, each row read at its last real event). "model only" leaves out the encoding. The loop scores a random sample of
 customers one call each (same code, a batch of one) and is extrapolated to customers/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -29,6 +30,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1, help="ensemble members of the LSTM")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=2048)
+    parser.add_argument("--params", default="{}", help="JSON of extra LSTM parameters")
     args = parser.parse_args()
 
     import numpy as np
@@ -47,7 +49,7 @@ def main() -> None:
 
     train_ids = set(log.case_ids[:3000])
     model, _ = train_model(log.select(train_ids), labels, "lstm", seed=0,
-                           params={"members": args.members, "epochs": 1, "threads": args.threads})
+                           params={"members": args.members, "epochs": 1, "threads": args.threads, **json.loads(args.params)})
     p = model.params
     print(f"model: lstm hidden={p['hidden']} layers={p['layers']} members={p['members']} "
           f"(+ aggregated prefix features), torch {torch.__version__}, {args.threads} threads, "
@@ -58,7 +60,7 @@ def main() -> None:
 
     chunks = [[log.cases[i] for i in index] for index in length_sorted_chunks(log.cases)]
     t0 = time.perf_counter()
-    encoded = [model.spec.encode(chunk) for chunk in chunks]
+    encoded = [model.spec.encode(chunk, last_only=True) for chunk in chunks]
     t_encode = time.perf_counter() - t0
     t0 = time.perf_counter()
     for part in encoded:

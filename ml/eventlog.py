@@ -73,6 +73,12 @@ class Event:
     node_index: int | None = None
     direction: str = ""  # "", "in" or "out"
     utc_offset_min: int = 0  # offset of the source's wall clock, for hour/weekday features
+    # seconds since the epoch, computed once here: feature encoding reads it for every event of
+    # every scoring pass (and leave-one-out reasons rescore the same events dozens of times)
+    epoch: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epoch", self.timestamp.timestamp())
 
     @property
     def local_time(self) -> datetime:

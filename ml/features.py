@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
@@ -88,11 +87,16 @@ class EncodedLog:
     offsets: np.ndarray  # int64 [n_cases + 1]
     cat: np.ndarray  # int64 [n_events, len(CAT_COLUMNS)]
     num: np.ndarray  # float32 [n_events, len(NUM_COLUMNS)], standardised
-    agg: np.ndarray  # float32 [n_events, n_agg], numeric part standardised
+    agg: np.ndarray  # float32 [n_events, n_agg] (or [n_cases, n_agg] when last_only), numeric part standardised
+    last_only: bool = False  # agg holds each case's last event only (what scoring whole cases needs)
 
     @property
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
+
+    def last_agg(self) -> np.ndarray:
+        """The aggregates of each case's last event, [n_cases, n_agg]."""
+        return self.agg if self.last_only else self.agg[self.offsets[1:] - 1]
 
     def __len__(self) -> int:
         return len(self.case_ids)
@@ -179,15 +183,18 @@ class FeatureSpec:
                 AMOUNT_BINS + 2, 26, 9, TIME_BINS + 2, TIME_BINS + 2]
 
     # ------------------------------------------------------------------ encoding
-    def encode(self, log: EventLog | list[Case]) -> EncodedLog:
+    def encode(self, log: EventLog | list[Case], *, last_only: bool = False) -> EncodedLog:
+        """Encode every event; with ``last_only`` the aggregates are computed for each case's last
+        event only (scoring whole cases needs no more, and the per-class counts of every event are
+        the widest array of the encoding)."""
         cases = log.cases if isinstance(log, EventLog) else list(log)
-        cat, num, agg, offsets = self._raw(cases)
+        cat, num, agg, offsets = self._raw(cases, last_only=last_only)
         if self.num_mean:
             num = (num - np.asarray(self.num_mean, np.float32)) / np.asarray(self.num_std, np.float32)
             k = len(self.agg_numeric_index)  # numeric columns come first, categorical codes last
             agg[:, :k] -= np.asarray(self.agg_mean, np.float32)
             agg[:, :k] /= np.asarray(self.agg_std, np.float32)
-        return EncodedLog([c.case_id for c in cases], offsets, cat, num.astype(np.float32, copy=False), agg)
+        return EncodedLog([c.case_id for c in cases], offsets, cat, num.astype(np.float32, copy=False), agg, last_only)
 
     def _class_table(self) -> np.ndarray:
         """[activity code, lifecycle code] -> class column of the counts ("other" when unseen)."""
@@ -199,7 +206,7 @@ class FeatureSpec:
                 table[a + 2, b + 2] = index.get(_class_of(activity, lifecycle), other)
         return table
 
-    def _raw(self, cases: list[Case]):
+    def _raw(self, cases: list[Case], *, last_only: bool = False):
         lengths = np.fromiter((len(c) for c in cases), np.int64, count=len(cases))
         offsets = np.zeros(len(cases) + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -212,7 +219,7 @@ class FeatureSpec:
         res = _codes(self.resources, events, "resource", n)
         direction = np.fromiter(map(_DIRECTION_CODES.__getitem__, map(attrgetter("direction"), events)), np.int64, n)
         klass = self._class_table()[act, lc]
-        ts = np.fromiter(map(datetime.timestamp, map(attrgetter("timestamp"), events)), np.float64, n)
+        ts = np.fromiter(map(attrgetter("epoch"), events), np.float64, n)
         offset_s = np.fromiter(map(attrgetter("utc_offset_min"), events), np.float64, n) * 60.0
         amount = _optional_floats(events, "amount", n)
         node = _optional_floats(events, "node_index", n)
@@ -251,8 +258,8 @@ class FeatureSpec:
         )
         num = np.stack(
             [
-                np.log1p(gap_h),
-                np.log1p(elapsed_h),
+                log_gap,
+                log_elapsed,
                 np.where(has_amount, np.log1p(np.abs(np.nan_to_num(amount))), 0.0),
                 (~has_amount).astype(np.float64),
                 np.nan_to_num(node),
@@ -267,34 +274,47 @@ class FeatureSpec:
             axis=1,
         ).astype(np.float32)
 
-        counts = _segment_cumsum_onehot(klass, len(self.classes) + 1, offsets, case_of)
-        prefix_len = position + 1.0
-        n_in = _segment_cumsum((direction == 2).astype(np.float64), first)
-        n_out = _segment_cumsum((direction == 3).astype(np.float64), first)
-        max_node = _segment_cummax(np.where(has_node, node, -1.0), case_of)
+        # aggregates: at every event, or (last_only) at each case's last event; the two agree row for row
+        width = len(self.classes) + 1
+        if last_only:
+            at = offsets[1:] - 1
+            n_cases = len(cases)
+            counts = np.bincount(case_of * width + klass, minlength=n_cases * width).reshape(n_cases, width).astype(np.float64)
+            n_in = np.bincount(case_of, weights=(direction == 2), minlength=n_cases)
+            n_out = np.bincount(case_of, weights=(direction == 3), minlength=n_cases)
+            node_masked = np.where(has_node, node, -1.0)
+            max_node = np.maximum.reduceat(node_masked, offsets[:-1]) if n else node_masked
+        else:
+            at = slice(None)
+            counts = _segment_cumsum_onehot(klass, width, offsets, case_of)
+            n_in = _segment_cumsum((direction == 2).astype(np.float64), first)
+            n_out = _segment_cumsum((direction == 3).astype(np.float64), first)
+            max_node = _segment_cummax(np.where(has_node, node, -1.0), case_of)
+        prefix_len = position[at] + 1.0
+        elapsed_at = elapsed_h[at]
         fixed = np.stack(
             [
                 np.log1p(prefix_len),
-                np.log1p(elapsed_h),
-                np.log1p(gap_h),
-                np.log1p(elapsed_h / prefix_len),
-                np.nan_to_num(amount_ff, nan=0.0),
-                hour[first] if n else hour,
-                weekday[first] if n else weekday,
-                hour,
-                weekday,
+                np.log1p(elapsed_at),
+                log_gap[at],
+                np.log1p(elapsed_at / prefix_len),
+                np.nan_to_num(amount_ff[at], nan=0.0),
+                hour[first][at] if n else hour,
+                weekday[first][at] if n else weekday,
+                hour[at],
+                weekday[at],
                 (counts > 0).sum(axis=1),
                 np.log1p(n_in),
                 np.log1p(n_out),
-                np.nan_to_num(node_ff, nan=-1.0),
+                np.nan_to_num(node_ff[at], nan=-1.0),
                 max_node,
-                np.log1p(since_same_h),
-                np.log1p(occurrence),
+                np.log1p(since_same_h[at]),
+                np.log1p(occurrence[at]),
             ],
             axis=1,
         )
         agg = np.concatenate(
-            [np.log1p(counts), fixed, np.stack([klass, res], axis=1).astype(np.float64)], axis=1
+            [np.log1p(counts), fixed, np.stack([klass[at], res[at]], axis=1).astype(np.float64)], axis=1
         ).astype(np.float32)
         return cat, num, agg, offsets
 

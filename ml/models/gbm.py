@@ -97,6 +97,11 @@ class GBMModel(IntentModel):
             raise RuntimeError("model is not fitted")
         return self.booster.predict(prefix_matrix(prefixes), raw_score=True, num_iteration=self._num_iteration)
 
+    def score_last(self, encoded) -> np.ndarray:
+        if self.booster is None:
+            raise RuntimeError("model is not fitted")
+        return self.booster.predict(encoded.last_agg(), raw_score=True, num_iteration=self._num_iteration)
+
     def _save_weights(self, folder: Path) -> list[str]:
         self.booster.save_model(str(folder / self.WEIGHTS), num_iteration=self._num_iteration)
         return [self.WEIGHTS]

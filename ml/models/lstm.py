@@ -6,14 +6,14 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ml.models.sequence import EventEncoder, SequenceModel, head
+from ml.models.sequence import AggEncoder, EventEncoder, SequenceModel, head
 
 
 class LSTMNet(nn.Module):
     def __init__(
         self,
         encoder: EventEncoder,
-        n_agg: int,
+        agg_encoder: AggEncoder,
         hidden: int,
         layers: int,
         dropout: float,
@@ -29,7 +29,8 @@ class LSTMNet(nn.Module):
         if pool:  # causal attention pooling over the states so far, beside the current state
             self.attend = nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
         width = hidden * (2 if pool else 1)
-        self.head = head(width + n_agg, head_hidden, dropout)
+        self.agg_encoder = agg_encoder
+        self.head = head(width + agg_encoder.out_dim, head_hidden, dropout)
         self.next_head = nn.Linear(width, n_next)  # auxiliary next-activity task, training only
 
     def sequence(self, cat: torch.Tensor, num: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -48,7 +49,7 @@ class LSTMNet(nn.Module):
         return torch.cat([out, pooled], dim=-1)
 
     def score(self, states: torch.Tensor, agg: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.cat([states, agg], dim=-1)).squeeze(-1)
+        return self.head(torch.cat([states, self.agg_encoder(agg)], dim=-1)).squeeze(-1)
 
     def forward(self, cat: torch.Tensor, num: torch.Tensor, agg: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [batch, time]: position t scores the prefix of the first t+1 events."""
@@ -67,7 +68,7 @@ class LSTMNet(nn.Module):
         else:
             states, _ = self.lstm(self.encoder(cat, num))
         final = states[torch.arange(len(lengths)), lengths - 1]
-        return self.head(torch.cat([final, agg_last], dim=-1)).squeeze(-1)
+        return self.head(torch.cat([final, self.agg_encoder(agg_last)], dim=-1)).squeeze(-1)
 
 
 class LSTMModel(SequenceModel):
@@ -76,5 +77,5 @@ class LSTMModel(SequenceModel):
 
     def build_network(self) -> nn.Module:
         p = self.params
-        return LSTMNet(self._new_encoder(), len(self._agg_index()), p["hidden"], p["layers"], p["dropout"], p["head_hidden"],
+        return LSTMNet(self._new_encoder(), self._new_agg_encoder(), p["hidden"], p["layers"], p["dropout"], p["head_hidden"],
                       self.n_next, p["pool"])

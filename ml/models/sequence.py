@@ -45,6 +45,42 @@ class EventEncoder(nn.Module):
         return torch.cat(parts, dim=-1)
 
 
+class AggEncoder(nn.Module):
+    """The prefix aggregates as the head sees them: the standardised values and, when bin edges are
+    given, their piecewise-linear encoding (per column, one input per quantile bin: 0 below the bin,
+    1 above it, linear inside). An MLP then gets GBM-like thresholds for free instead of having to
+    learn them from one number per column (Gorishniy et al., "On embeddings for numerical features
+    in tabular deep learning", 2022).
+    """
+
+    def __init__(self, n_agg: int, edges: list[list[float]] | None):
+        super().__init__()
+        self.binned = bool(edges)
+        bins = max((len(e) - 1 for e in edges), default=0) if edges else 0
+        self.out_dim = n_agg * (1 + bins)
+        if self.binned:
+            lo = torch.zeros(n_agg, bins)
+            width = torch.full((n_agg, bins), 1e9)  # unused bins of a column: always 0
+            for j, column in enumerate(edges):
+                for b in range(len(column) - 1):
+                    lo[j, b] = column[b]
+                    width[j, b] = max(column[b + 1] - column[b], 1e-6)
+            self.register_buffer("lo", lo)
+            self.register_buffer("width", width)
+
+    def forward(self, agg: torch.Tensor) -> torch.Tensor:
+        if not self.binned:
+            return agg
+        ple = torch.clamp((agg[..., None] - self.lo) / self.width, 0.0, 1.0)
+        return torch.cat([agg, ple.flatten(-2)], dim=-1)
+
+
+def agg_bin_edges(agg: np.ndarray, bins: int) -> list[list[float]]:
+    """Quantile edges per column of the (standardised) aggregates, duplicates removed."""
+    quantiles = np.linspace(0, 1, bins + 1)
+    return [[float(x) for x in np.unique(np.quantile(agg[:, j], quantiles))] for j in range(agg.shape[1])]
+
+
 def head(in_dim: int, hidden: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
 
@@ -94,6 +130,8 @@ class SequenceModel(IntentModel):
         "threads": 2,
         "workers": 2,  # processes training ensemble members side by side (1 = in this process)
         "aux_next": 0.5,  # weight of the auxiliary next-activity loss (0 = off)
+        "agg_bins": 8,  # piecewise-linear encoding of the aggregates in this many quantile bins (0 = off)
+        "agg_edges": None,  # their edges, fit on the training prefixes (set by fit, saved in the manifest)
     }
 
     def __init__(self, spec: FeatureSpec, **params: Any):
@@ -112,12 +150,18 @@ class SequenceModel(IntentModel):
     def _agg_index(self) -> list[int]:
         return self.spec.agg_numeric_index if self.params["use_agg"] else []
 
+    def _new_agg_encoder(self) -> AggEncoder:
+        return AggEncoder(len(self._agg_index()), self.params["agg_edges"] if self.params["agg_bins"] else None)
+
     def _new_encoder(self) -> EventEncoder:
         return EventEncoder(self.spec.cat_cardinalities, embedding_dims(self.spec, self.params), len(NUM_COLUMNS))
 
     # ------------------------------------------------------------------ training
     def _fit(self, train: PrefixSet, valid: PrefixSet | None, seed: int, progress: Progress) -> None:
         self.params["max_len"] = min(self.params["max_len"], train.max_length)
+        if self.params["agg_bins"] and self._agg_index():
+            rows = train.event_rows()
+            self.params["agg_edges"] = agg_bin_edges(train.data.agg[rows][:, self._agg_index()], self.params["agg_bins"])
         jobs = [(train, valid, seed, m, None) for m in range(self.params["members"])]
         results = self._run_members(jobs, progress)
         self.members = [net for net, _ in results]
@@ -250,7 +294,7 @@ class SequenceModel(IntentModel):
         lengths = encoded.lengths
         order = np.argsort(lengths, kind="stable")
         last_rows = encoded.offsets[1:] - 1
-        agg_index = self._agg_index()
+        agg_last_all = encoded.last_agg()[:, self._agg_index()]
         out = np.zeros(len(encoded), np.float32)
         for start in range(0, len(order), batch_size):
             sel = order[start : start + batch_size]
@@ -258,7 +302,7 @@ class SequenceModel(IntentModel):
             if self.window is not None:
                 size = np.minimum(size, self.window)
             batch = Batch(encoded, last_rows[sel] + 1 - size, size, None)
-            agg_last = torch.from_numpy(encoded.agg[last_rows[sel]][:, agg_index])
+            agg_last = torch.from_numpy(agg_last_all[sel])
             total = sum(net.last(batch.cat, batch.num, agg_last, batch.lengths) for net in self.members)
             out[sel] = (total / len(self.members)).numpy()
         return out

@@ -13,7 +13,7 @@ import os
 import torch
 from torch import nn
 
-from ml.models.sequence import EventEncoder, SequenceModel, head
+from ml.models.sequence import AggEncoder, EventEncoder, SequenceModel, head
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: we never call from_pretrained
 
@@ -41,14 +41,15 @@ def _gpt2(width: int, layers: int, heads: int, dropout: float, positions: int):
 
 
 class TransformerNet(nn.Module):
-    def __init__(self, encoder: EventEncoder, n_agg: int, width: int, layers: int, heads: int, dropout: float,
+    def __init__(self, encoder: EventEncoder, agg_encoder: AggEncoder, width: int, layers: int, heads: int, dropout: float,
                  head_hidden: int, n_next: int, positions: int):
         super().__init__()
         self.encoder = encoder
         self.project = nn.Linear(encoder.out_dim, width)
         self.backbone = _gpt2(width, layers, heads, dropout, positions)
         self.positions = positions
-        self.head = head(width + n_agg, head_hidden, dropout)
+        self.agg_encoder = agg_encoder
+        self.head = head(width + agg_encoder.out_dim, head_hidden, dropout)
         self.next_head = nn.Linear(width, n_next)  # auxiliary next-activity task, training only
 
     def sequence(self, cat: torch.Tensor, num: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -59,7 +60,7 @@ class TransformerNet(nn.Module):
         return self.backbone(inputs_embeds=x, attention_mask=mask).last_hidden_state
 
     def score(self, states: torch.Tensor, agg: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.cat([states, agg], dim=-1)).squeeze(-1)
+        return self.head(torch.cat([states, self.agg_encoder(agg)], dim=-1)).squeeze(-1)
 
     def forward(self, cat: torch.Tensor, num: torch.Tensor, agg: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.score(self.sequence(cat, num, lengths), agg)
@@ -68,7 +69,7 @@ class TransformerNet(nn.Module):
         """Logits [batch] of the whole (right-padded) sequences."""
         states = self.sequence(cat, num, lengths)
         final = states[torch.arange(len(lengths)), lengths - 1]
-        return self.head(torch.cat([final, agg_last], dim=-1)).squeeze(-1)
+        return self.head(torch.cat([final, self.agg_encoder(agg_last)], dim=-1)).squeeze(-1)
 
 
 class TransformerModel(SequenceModel):
@@ -81,5 +82,5 @@ class TransformerModel(SequenceModel):
 
     def build_network(self) -> nn.Module:
         p = self.params
-        return TransformerNet(self._new_encoder(), len(self._agg_index()), p["width"], p["layers"], p["heads"],
+        return TransformerNet(self._new_encoder(), self._new_agg_encoder(), p["width"], p["layers"], p["heads"],
                               p["dropout"], p["head_hidden"], self.n_next, p["positions"])

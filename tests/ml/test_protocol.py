@@ -92,3 +92,18 @@ def test_aggregates_only_look_backwards(small_log):
         np.testing.assert_allclose(head.agg, full.agg[:k], rtol=1e-6)
         np.testing.assert_allclose(head.num, full.num[:k], rtol=1e-6)
         np.testing.assert_array_equal(head.cat, full.cat[:k])
+
+
+def test_last_only_encoding_equals_the_last_row_of_the_full_encoding(small_log):
+    """Scoring encodes aggregates at each case's last event only; they must be the same numbers
+    the full encoding (training, evaluation) has at that row."""
+    log, _ = small_log
+    spec = FeatureSpec.fit(log.select(log.case_ids[:80]))  # the rest has unseen values too
+    cases = log.cases[::-1] + [Case("one", log.cases[0].events[:1])]
+    full = spec.encode(cases)
+    last = spec.encode(cases, last_only=True)
+    assert last.last_only and last.agg.shape == (len(cases), full.agg.shape[1])
+    np.testing.assert_allclose(last.agg, full.agg[full.offsets[1:] - 1], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(last.last_agg(), full.last_agg(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(last.cat, full.cat)
+    np.testing.assert_array_equal(last.num, full.num)
