@@ -153,3 +153,29 @@ def test_cli_evaluate_json_and_help(small_log, tmp_path):
     assert set(payload["gbm"]) == {"auc", "auc_mean_prefix", "brier"}
     bad = runner.invoke(model_app, ["evaluate", "--events", str(events), "--labels", str(label_file), "--json"])
     assert bad.exit_code == 1 and "label" in bad.output
+
+
+def test_aggregates_piecewise_linear_encoding():
+    import torch
+
+    from ml.models.sequence import AggEncoder, agg_bin_edges
+
+    values = np.array([[0.0, 5.0], [1.0, 5.0], [2.0, 5.0], [4.0, 5.0]], np.float32)
+    edges = agg_bin_edges(values, 2)
+    assert edges == [[0.0, 1.5, 4.0], [5.0]]  # a constant column keeps one edge: no bins
+    enc = AggEncoder(2, edges)
+    assert enc.out_dim == 2 * 3
+    out = enc(torch.tensor([[0.75, 5.0], [3.0, 9.0], [-1.0, 5.0]])).numpy()
+    np.testing.assert_allclose(out[0], [0.75, 5.0, 0.5, 0.0, 0.0, 0.0], atol=1e-6)  # half way through bin 1
+    np.testing.assert_allclose(out[1], [3.0, 9.0, 1.0, 0.6, 0.0, 0.0], atol=1e-6)  # bin 1 full, 60 % of bin 2
+    np.testing.assert_allclose(out[2], [-1.0, 5.0, 0.0, 0.0, 0.0, 0.0], atol=1e-6)  # below every edge
+    assert AggEncoder(2, None).out_dim == 2
+
+
+def test_lstm_learns_and_saves_its_aggregate_bins(trained, tmp_path):
+    model, _ = trained["lstm"]
+    edges = model.params["agg_edges"]
+    assert model.params["agg_bins"] == 8 and len(edges) == len(model._agg_index())
+    assert all(list(column) == sorted(set(column)) for column in edges)
+    manifest = read_manifest(model.save(tmp_path / "m"))
+    assert manifest["params"]["agg_edges"] == edges
