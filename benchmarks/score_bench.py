@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--max-events", type=int, default=64)
     parser.add_argument("--loop-sample", type=int, default=2_000)
+    parser.add_argument("--reason-sample", type=int, default=2_000, help="customers explained (<= loop sample)")
     parser.add_argument("--members", type=int, default=1, help="ensemble members of the LSTM")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=2048)
@@ -87,6 +88,24 @@ def main() -> None:
     print(f"per-customer loop       : {loop_rate:>10,.0f} customers/s  ({t_loop:.2f} s for a sample of {len(sample):,})")
     print(f"ratio batched / loop    : {batched_rate / loop_rate:,.1f}x")
     print(f"max |batched - loop| on the sample: {max_diff:.2e}")
+
+    # the product's nightly pass also writes three leave-one-out reasons per customer
+    from ml.scoring import explain_case, explain_cases
+
+    reason_sample = sample[: args.reason_sample]
+    t0 = time.perf_counter()
+    together = explain_cases(model, reason_sample)
+    t_together = time.perf_counter() - t0
+    few = reason_sample[: max(1, len(reason_sample) // 10)]
+    t0 = time.perf_counter()
+    one_by_one = [explain_case(model, case) for case in few]
+    t_one = time.perf_counter() - t0
+    same = all([r.index for r in a[1]] == [r.index for r in b[1]] for a, b in zip(together, one_by_one))
+    print(f"with reasons, batched   : {len(reason_sample) / t_together:>10,.0f} customers/s  "
+          f"({t_together:.2f} s for {len(reason_sample):,}; each customer rescored once per event left out)")
+    print(f"with reasons, one by one: {len(few) / t_one:>10,.0f} customers/s  ({t_one:.2f} s for {len(few):,})")
+    print(f"ratio                   : {(len(reason_sample) / t_together) / (len(few) / t_one):,.1f}x; "
+          f"same top reasons on the common customers: {same}")
 
 
 if __name__ == "__main__":

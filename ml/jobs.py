@@ -146,7 +146,7 @@ def score_customers(db: Database, *, customer_ids: list[int] | None = None, now:
                     explain: bool = True, chunk: int = 4096) -> int:
     """Score open customers (all, or these) in batches and write IntentScore rows with the top
     reasons (leave one event out). Returns how many were scored."""
-    from ml.scoring import explain_case, score_cases
+    from ml.scoring import explain_cases, score_cases
 
     model = load_active()
     if model is None:
@@ -161,15 +161,13 @@ def score_customers(db: Database, *, customer_ids: list[int] | None = None, now:
     written = 0
     for start in range(0, len(cases), chunk):
         part = cases[start:start + chunk]
-        scores = score_cases(model, part)
-        rows = []
-        for case, p in zip(part, scores):
-            reasons = []
-            if explain:
-                _, top = explain_case(model, case, top_k=TOP_REASONS)
-                reasons = [_reason(data, case, r) for r in top]
-            rows.append(dict(customer_id=int(case.case_id), score=float(p), model_version=version,
-                             computed_at=now, reasons=reasons))
+        if explain:  # the full score comes with the leave-one-out variants, in the same batches
+            explained = explain_cases(model, part, top_k=TOP_REASONS)
+        else:
+            explained = [(float(p), []) for p in score_cases(model, part)]
+        rows = [dict(customer_id=int(case.case_id), score=score, model_version=version, computed_at=now,
+                     reasons=[_reason(data, case, r) for r in top])
+                for case, (score, top) in zip(part, explained)]
         with db.session() as s:
             s.bulk_insert_mappings(IntentScore, rows)
         written += len(rows)

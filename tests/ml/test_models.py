@@ -179,3 +179,25 @@ def test_lstm_learns_and_saves_its_aggregate_bins(trained, tmp_path):
     assert all(list(column) == sorted(set(column)) for column in edges)
     manifest = read_manifest(model.save(tmp_path / "m"))
     assert manifest["params"]["agg_edges"] == edges
+
+
+def test_batched_reasons_equal_leaving_each_event_out_one_at_a_time(small_log, trained):
+    from ml.eventlog import Case
+    from ml.scoring import explain_cases
+
+    log, _ = small_log
+    model, _ = trained["lstm"]
+    cases = log.cases[:20] + [Case("single", log.cases[0].events[:1])]
+    explained = explain_cases(model, cases, top_k=3, chunk=7)  # chunks end mid-way through the list
+    assert len(explained) == len(cases)
+    for case, (full, reasons) in zip(cases, explained):
+        alone = float(score_cases(model, [case])[0])
+        assert full == pytest.approx(alone, abs=1e-5)
+        effects = {i: alone - float(score_cases(model, [Case(case.case_id, case.events[:i] + case.events[i + 1:])])[0])
+                   for i in range(len(case))} if len(case) > 1 else {}
+        expected = sorted(effects, key=lambda i: -abs(effects[i]))[:3]
+        assert [r.index for r in reasons] == expected or all(
+            abs(abs(r.effect) - abs(effects[i])) < 1e-5 for r, i in zip(reasons, expected))  # ties may swap
+        for r in reasons:
+            assert r.effect == pytest.approx(effects[r.index], abs=1e-5)
+            assert r.activity == case.events[r.index].activity
