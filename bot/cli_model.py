@@ -230,3 +230,42 @@ def explain_cmd(
     out.print(f"{case_id}: P(sign) = {score:.4f}", highlight=False)
     for r in reasons:
         out.print(f"  {r.effect:+.4f}  #{r.index} {r.activity} {r.timestamp:%Y-%m-%d %H:%M}", highlight=False)
+
+
+@model_app.command("list")
+def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON.")) -> None:
+    """The model registry (MAMMOTH_MODEL_DIR): every trained version and the shipped model, with
+    its time-ordered holdout AUC; the active one is marked."""
+    from dataclasses import asdict
+
+    from ml.jobs import list_versions
+
+    versions = list_versions()
+    if as_json:
+        typer.echo(json.dumps([asdict(v) for v in versions], ensure_ascii=False))
+        return
+    table = Table("", "version", "backbone", "created", "holdout AUC", "then active", "customers")
+    for v in versions:
+        auc = "—" if v.holdout_auc is None else f"{v.holdout_auc:.3f}"
+        previous = "—" if v.previous_auc is None else f"{v.previous_auc:.3f}"
+        table.add_row("✓" if v.active else "", v.version, v.backbone, v.created_at[:16].replace("T", " "), auc,
+                      previous, "—" if v.n_cases is None else str(v.n_cases))
+    out.print(table)
+
+
+@model_app.command("activate")
+def activate_cmd(
+    version: str = typer.Argument(..., help="A version from `mammoth model list`, or 'shipped'."),
+    rescore: bool = typer.Option(True, "--rescore/--no-rescore", help="Rescore every open customer with it now."),
+) -> None:
+    """Make a version the active model (e.g. roll back a retrain), then rescore the open customers
+    so cards, /top and the morning digest stop showing the previous model's numbers."""
+    from ml.jobs import activate
+
+    try:
+        folder = activate(version)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    out.print(f"active model: {version} ({folder})", highlight=False)
+    if rescore:
+        _score_crm(None)

@@ -52,6 +52,69 @@ def active_folder() -> Path:
     return SHIPPED
 
 
+SHIPPED_NAME = "shipped"
+
+
+@dataclass
+class VersionInfo:
+    version: str  # folder name under versions/, or "shipped"
+    backbone: str
+    created_at: str
+    holdout_auc: float | None
+    previous_auc: float | None
+    n_cases: int | None
+    active: bool
+
+
+def _point_active(version: str | None) -> None:
+    """Write (or, for None, remove) the ACTIVE pointer atomically: a reader never sees half a name."""
+    pointer = model_dir() / "ACTIVE"
+    if version is None:
+        pointer.unlink(missing_ok=True)
+        return
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pointer.with_suffix(".tmp")
+    tmp.write_text(version, encoding="utf-8")
+    tmp.replace(pointer)
+
+
+def list_versions() -> list[VersionInfo]:
+    """The registry's versions, oldest first, then the shipped model; exactly one is active."""
+    from ml.registry import read_manifest
+
+    active = active_folder()
+    folders = sorted((f for f in (model_dir() / "versions").glob("*") if (f / "manifest.json").exists()
+                      and f.name != "pending"), key=lambda f: read_manifest(f).get("created_at", ""))
+    out = []
+    for folder in [*folders, SHIPPED]:
+        if not (folder / "manifest.json").exists():
+            continue
+        m = read_manifest(folder)
+        metrics = m.get("metrics") or {}
+        out.append(VersionInfo(SHIPPED_NAME if folder == SHIPPED else folder.name, m.get("backbone", "?"),
+                               m.get("created_at", ""), metrics.get("holdout_auc"),
+                               metrics.get("previous_holdout_auc"), (m.get("training") or {}).get("n_cases"),
+                               folder.resolve() == active.resolve()))
+    return out
+
+
+def activate(version: str) -> Path:
+    """Make a registered version (or "shipped": the model in the repository) the active one, e.g.
+    to roll back a retrain that looked better on the holdout than it is. The folder must load."""
+    from ml.registry import load_model
+
+    if version == SHIPPED_NAME:
+        _point_active(None)
+        return SHIPPED
+    folder = model_dir() / "versions" / version
+    if version in ("", ".", "..", "pending") or "/" in version or not (folder / "manifest.json").exists():
+        known = ", ".join(v.version for v in list_versions()) or "none"
+        raise ValueError(f"no model version {version!r}; known: {known}")
+    load_model(folder)  # refuse a folder that would not load at scoring time
+    _point_active(version)
+    return folder
+
+
 def load_active():
     from ml.registry import load_model
 
@@ -125,7 +188,7 @@ def train_from_db(db: Database, *, backbone: str = "lstm", seed: int = 0, min_ea
             shutil.rmtree(final)
         folder = Path(shutil.move(str(folder), str(final)))
         if activate:
-            (model_dir() / "ACTIVE").write_text(version, encoding="utf-8")
+            _point_active(version)
     return TrainResult(version, folder, new_auc, old_auc, activate)
 
 

@@ -139,3 +139,35 @@ def test_model_score_all_uses_the_shipped_model_and_train_refuses_too_little_dat
     assert "scored" in scored and "with default" in scored
     r = demo_cli("model", "train", "--from-db", ok=False)
     assert r.exit_code == 1 and "kept the current model" in r.output
+
+
+def test_model_list_and_activate_roll_back_and_rescore(demo_cli, tmp_path, monkeypatch):
+    import shutil
+
+    from ml import jobs
+
+    registry = tmp_path / "models"
+    monkeypatch.setenv("MAMMOTH_MODEL_DIR", str(registry))
+    get_settings.cache_clear()
+    for name in ("lstm-older", "lstm-newer"):  # two registered versions: copies of the shipped model
+        shutil.copytree(jobs.SHIPPED, registry / "versions" / name)
+        manifest = registry / "versions" / name / "manifest.json"
+        data = json.loads(manifest.read_text())
+        data.update(version=name, created_at=f"2026-0{1 if name == 'lstm-older' else 2}-01T00:00:00+00:00")
+        manifest.write_text(json.dumps(data))
+    (registry / "ACTIVE").write_text("lstm-newer")
+    listed = json.loads(demo_cli("model", "list", "--json").output)
+    assert [(v["version"], v["active"]) for v in listed] == [
+        ("lstm-older", False), ("lstm-newer", True), ("shipped", False)]
+
+    r = demo_cli("model", "activate", "lstm-older")
+    assert "active model: lstm-older" in r.output and "scored" in r.output and "with lstm-older" in r.output
+    assert (registry / "ACTIVE").read_text() == "lstm-older"
+    table = demo_cli("model", "list").output
+    assert "lstm-older" in table and "✓" in table
+
+    r = demo_cli("model", "activate", "lstm-missing", ok=False)
+    assert r.exit_code == 1 and "no model version 'lstm-missing'" in r.output and "lstm-newer" in r.output
+    demo_cli("model", "activate", "shipped", "--no-rescore")
+    assert not (registry / "ACTIVE").exists()
+    assert json.loads(demo_cli("model", "list", "--json").output)[-1]["active"] is True

@@ -110,3 +110,27 @@ def test_the_shipped_model_gives_open_demo_customers_believable_percentages(demo
     assert len(open_cases) > 30
     assert 0.2 < float(np.median(scores)) < 0.8
     assert np.mean(scores > 0.95) < 0.10
+
+
+def test_versions_listed_and_rolled_back(demo_db, registry, monkeypatch, tmp_path):
+    monkeypatch.setattr(jobs, "SHIPPED", tmp_path / "no-shipped-model")
+    first = jobs.train_from_db(demo_db, backbone="gbm", min_each=40, seed=1)
+    assert first.activated
+    (registry / "versions" / "pending").mkdir()  # a half-written training is never listed
+    second = jobs.train_from_db(demo_db, backbone="gbm", min_each=40, seed=5,
+                                params={"num_leaves": 4, "max_rounds": 40})
+    listed = jobs.list_versions()
+    assert [v.version for v in listed] == [first.version, second.version]
+    assert [v.active for v in listed] == [not second.activated, second.activated]
+    assert listed[0].holdout_auc == pytest.approx(first.holdout_auc) and listed[0].n_cases > 100
+
+    assert jobs.activate(second.version) == second.folder
+    assert jobs.active_folder() == second.folder and (registry / "ACTIVE").read_text() == second.version
+    jobs.activate(first.version)  # roll back
+    assert jobs.active_folder() == first.folder
+    for bad in ("nope", "pending", "../versions", ""):
+        with pytest.raises(ValueError, match="no model version"):
+            jobs.activate(bad)
+    assert jobs.active_folder() == first.folder  # a refused activation changes nothing
+    jobs.activate("shipped")
+    assert not (registry / "ACTIVE").exists() and jobs.active_folder() == jobs.SHIPPED
