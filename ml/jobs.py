@@ -84,7 +84,8 @@ def list_versions() -> list[VersionInfo]:
 
     active = active_folder()
     folders = sorted((f for f in (model_dir() / "versions").glob("*") if (f / "manifest.json").exists()
-                      and f.name != "pending"), key=lambda f: read_manifest(f).get("created_at", ""))
+                      and f.name != "pending"),
+                     key=lambda f: (read_manifest(f).get("created_at", ""), len(f.name), f.name))  # -2 before -10
     out = []
     for folder in [*folders, SHIPPED]:
         if not (folder / "manifest.json").exists():
@@ -171,11 +172,11 @@ def train_from_db(db: Database, *, backbone: str = "lstm", seed: int = 0, min_ea
     new_auc = holdout_auc(model, holdout, data.labels)
     current = None if out is not None else load_active()
     old_auc = holdout_auc(current, holdout, data.labels) if current is not None else None
-    activate = out is None and (old_auc is None or (new_auc or 0) > old_auc)
+    should_activate = out is None and (old_auc is None or (new_auc or 0) > old_auc)
     target = out or model_dir() / "versions" / "pending"
     if target.exists() and out is None:
         shutil.rmtree(target)
-    folder = save_model(model, target, data_hash=record["data_hash"],
+    folder = save_model(model, target, data_hash=record["data_hash"], version=None if out else _new_version(backbone, record),
                         metrics={"holdout_auc": new_auc, "previous_holdout_auc": old_auc,
                                  "validation": record["valid_metrics"]},
                         training={**record, "source": "crm", "cut_before": data.cut_before})
@@ -183,13 +184,21 @@ def train_from_db(db: Database, *, backbone: str = "lstm", seed: int = 0, min_ea
 
     version = read_manifest(folder)["version"]
     if out is None:
-        final = model_dir() / "versions" / version
-        if final.exists():
-            shutil.rmtree(final)
-        folder = Path(shutil.move(str(folder), str(final)))
-        if activate:
+        folder = Path(shutil.move(str(folder), str(model_dir() / "versions" / version)))
+        if should_activate:
             _point_active(version)
-    return TrainResult(version, folder, new_auc, old_auc, activate)
+    return TrainResult(version, folder, new_auc, old_auc, should_activate)
+
+
+def _new_version(backbone: str, record: dict) -> str:
+    """<backbone>-<UTC time>-<data hash>, with a counter when that name is taken (two trainings on
+    the same data within a second must not overwrite each other, least of all the active one)."""
+    base = f"{backbone}-{utcnow():%Y%m%dT%H%M%SZ}-{record['data_hash'][:8]}"
+    name, n = base, 1
+    while (model_dir() / "versions" / name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 # ------------------------------------------------------------------ scoring
