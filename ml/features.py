@@ -103,6 +103,46 @@ class EncodedLog:
 
 
 @dataclass
+class EventColumns:
+    """What encoding reads from the ``Event`` objects, read once into arrays in a spec's codes;
+    case ``j`` owns rows ``offsets[j]:offsets[j+1]``. Reading attributes is the Python-bound part
+    of encoding: variants of the same events (leave-one-out reasons) are cut from these arrays
+    instead of being read again."""
+
+    case_ids: list[str]
+    offsets: np.ndarray  # int64 [n_cases + 1]
+    act: np.ndarray  # int64 codes
+    lc: np.ndarray
+    res: np.ndarray
+    direction: np.ndarray
+    ts: np.ndarray  # float64 epoch seconds
+    offset_s: np.ndarray  # float64, the source's UTC offset in seconds
+    amount: np.ndarray  # float64, NaN = none
+    node: np.ndarray  # float64, NaN = none
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def __len__(self) -> int:
+        return len(self.case_ids)
+
+    def take(self, rows: np.ndarray, lengths: np.ndarray, case_ids: list[str]) -> EventColumns:
+        """New cases made of these rows, in this order, ``lengths[j]`` rows for case ``j``."""
+        offsets = np.zeros(len(lengths) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return EventColumns(case_ids, offsets, self.act[rows], self.lc[rows], self.res[rows], self.direction[rows],
+                            self.ts[rows], self.offset_s[rows], self.amount[rows], self.node[rows])
+
+    def cases(self, index: np.ndarray) -> EventColumns:
+        """The whole cases at these positions."""
+        lengths = self.lengths[index]
+        starts = self.offsets[:-1][index]
+        rows = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(lengths.sum())
+        return self.take(rows, lengths, [self.case_ids[i] for i in index])
+
+
+@dataclass
 class FeatureSpec:
     activities: list[str]  # code = position + 2 (0 = padding, 1 = unknown)
     lifecycles: list[str]
@@ -131,13 +171,14 @@ class FeatureSpec:
         if len(amounts):
             edges = np.unique(np.quantile(amounts, np.linspace(0, 1, AMOUNT_BINS + 1)[1:-1]))
             spec.amount_edges = [float(x) for x in edges]
-        _, num, _, _ = spec._raw(log.cases)
+        columns = spec.columns(log.cases)
+        _, num, _, _ = spec._raw(columns)
         inner = np.linspace(0, 1, TIME_BINS + 1)[1:-1]
         if len(num):
             spec.elapsed_edges = [float(x) for x in np.unique(np.quantile(num[:, 1], inner))]
             gaps = num[num[:, 0] > 0, 0]  # the first event of a case has no gap
             spec.gap_edges = [float(x) for x in np.unique(np.quantile(gaps, inner))] if len(gaps) else []
-        cat, num, agg, _ = spec._raw(log.cases)
+        cat, num, agg, _ = spec._raw(columns)
         spec.num_mean, spec.num_std = _stats(num)
         numeric = agg[:, spec.agg_numeric_index]
         spec.agg_mean, spec.agg_std = _stats(numeric)
@@ -188,13 +229,17 @@ class FeatureSpec:
         event only (scoring whole cases needs no more, and the per-class counts of every event are
         the widest array of the encoding)."""
         cases = log.cases if isinstance(log, EventLog) else list(log)
-        cat, num, agg, offsets = self._raw(cases, last_only=last_only)
+        return self.encode_columns(self.columns(cases), last_only=last_only)
+
+    def encode_columns(self, columns: EventColumns, *, last_only: bool = False) -> EncodedLog:
+        """:meth:`encode` from events already read into arrays (numpy only)."""
+        cat, num, agg, offsets = self._raw(columns, last_only=last_only)
         if self.num_mean:
             num = (num - np.asarray(self.num_mean, np.float32)) / np.asarray(self.num_std, np.float32)
             k = len(self.agg_numeric_index)  # numeric columns come first, categorical codes last
             agg[:, :k] -= np.asarray(self.agg_mean, np.float32)
             agg[:, :k] /= np.asarray(self.agg_std, np.float32)
-        return EncodedLog([c.case_id for c in cases], offsets, cat, num.astype(np.float32, copy=False), agg, last_only)
+        return EncodedLog(list(columns.case_ids), offsets, cat, num.astype(np.float32, copy=False), agg, last_only)
 
     def _class_table(self) -> np.ndarray:
         """[activity code, lifecycle code] -> class column of the counts ("other" when unseen)."""
@@ -206,25 +251,35 @@ class FeatureSpec:
                 table[a + 2, b + 2] = index.get(_class_of(activity, lifecycle), other)
         return table
 
-    def _raw(self, cases: list[Case], *, last_only: bool = False):
+    def columns(self, cases: list[Case]) -> EventColumns:
+        """Read the events' attributes once: one C-level pass per attribute (map + attrgetter +
+        dict lookups). This is what bounds encoding speed; everything after it is numpy."""
         lengths = np.fromiter((len(c) for c in cases), np.int64, count=len(cases))
         offsets = np.zeros(len(cases) + 1, np.int64)
         np.cumsum(lengths, out=offsets[1:])
         events = [e for c in cases for e in c.events]
         n = len(events)
-        # one C-level pass per attribute (map + attrgetter + dict lookups): this loop is what bounds
-        # scoring throughput, the rest is vectorised numpy
-        act = _codes(self.activities, events, "activity", n)
-        lc = _codes(self.lifecycles, events, "lifecycle", n)
-        res = _codes(self.resources, events, "resource", n)
-        direction = np.fromiter(map(_DIRECTION_CODES.__getitem__, map(attrgetter("direction"), events)), np.int64, n)
-        klass = self._class_table()[act, lc]
-        ts = np.fromiter(map(attrgetter("epoch"), events), np.float64, n)
-        offset_s = np.fromiter(map(attrgetter("utc_offset_min"), events), np.float64, n) * 60.0
-        amount = _optional_floats(events, "amount", n)
-        node = _optional_floats(events, "node_index", n)
+        return EventColumns(
+            [c.case_id for c in cases],
+            offsets,
+            _codes(self.activities, events, "activity", n),
+            _codes(self.lifecycles, events, "lifecycle", n),
+            _codes(self.resources, events, "resource", n),
+            np.fromiter(map(_DIRECTION_CODES.__getitem__, map(attrgetter("direction"), events)), np.int64, n),
+            np.fromiter(map(attrgetter("epoch"), events), np.float64, n),
+            np.fromiter(map(attrgetter("utc_offset_min"), events), np.float64, n) * 60.0,
+            _optional_floats(events, "amount", n),
+            _optional_floats(events, "node_index", n),
+        )
 
-        case_of = np.repeat(np.arange(len(cases)), lengths)
+    def _raw(self, columns: EventColumns, *, last_only: bool = False):
+        offsets, lengths = columns.offsets, columns.lengths
+        n_cases, n = len(columns), int(offsets[-1])
+        act, lc, res, direction = columns.act, columns.lc, columns.res, columns.direction
+        ts, offset_s, amount, node = columns.ts, columns.offset_s, columns.amount, columns.node
+        klass = self._class_table()[act, lc]
+
+        case_of = np.repeat(np.arange(n_cases), lengths)
         first = offsets[:-1][case_of]
         position = np.arange(n) - first
         gap_h = np.zeros(n)
@@ -278,7 +333,6 @@ class FeatureSpec:
         width = len(self.classes) + 1
         if last_only:
             at = offsets[1:] - 1
-            n_cases = len(cases)
             counts = np.bincount(case_of * width + klass, minlength=n_cases * width).reshape(n_cases, width).astype(np.float64)
             n_in = np.bincount(case_of, weights=(direction == 2), minlength=n_cases)
             n_out = np.bincount(case_of, weights=(direction == 3), minlength=n_cases)

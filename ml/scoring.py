@@ -15,6 +15,7 @@ import numpy as np
 
 from ml.calibration import apply_platt
 from ml.eventlog import Case, EventLog
+from ml.features import EventColumns
 from ml.models.base import IntentModel
 
 DEFAULT_CHUNK = 4096  # cases encoded at a time: bounded memory, and small arrays are reused (fewer page faults)
@@ -35,6 +36,17 @@ def score_cases(model: IntentModel, cases: Sequence[Case], *, chunk: int = DEFAU
     out = np.zeros(len(cases))
     for index in length_sorted_chunks(cases, chunk):
         encoded = model.spec.encode([cases[i] for i in index], last_only=True)
+        out[index] = apply_platt(model.score_last(encoded), *model.calibration)
+    return out
+
+
+def score_columns(model: IntentModel, columns: EventColumns, *, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
+    """:func:`score_cases` for cases already read into arrays (see :func:`explain_cases`)."""
+    out = np.zeros(len(columns))
+    order = np.argsort(columns.lengths, kind="stable")
+    for start in range(0, len(order), chunk):
+        index = order[start : start + chunk]
+        encoded = model.spec.encode_columns(columns.cases(index), last_only=True)
         out[index] = apply_platt(model.score_last(encoded), *model.calibration)
     return out
 
@@ -68,22 +80,28 @@ def explain_cases(
     """:func:`explain_case` for many cases, their leave-one-out variants scored together.
 
     A customer with n events needs n + 1 scores; scored one customer at a time that is n + 1
-    sequences in a tiny batch, so the per-call cost dominates. Here the variants of ``chunk``
-    customers (they share the Event objects, nothing is copied) go through one
-    :func:`score_cases` call, in length-sorted padded batches like any scoring."""
+    sequences in a tiny batch, so the per-call cost dominates. Here each customer's events are
+    read once, the variants of ``chunk`` customers are cut from those arrays (no Event is read
+    again) and scored together in length-sorted padded batches like any scoring."""
     results: list[tuple[float, list[Reason]]] = []
     for start in range(0, len(cases), chunk):
         part = cases[start : start + chunk]
-        variants: list[Case] = []
-        spans = []
-        for case in part:
-            events = case.events
-            first = max(0, len(events) - max_events)
-            spans.append((len(variants), first))
-            variants.append(case)
-            if len(events) > 1:
-                variants.extend(Case(case.case_id, events[:i] + events[i + 1 :]) for i in range(first, len(events)))
-        scores = score_cases(model, variants)
+        columns = model.spec.columns(part)  # each event read once; the variants are cut from the arrays
+        rows, lengths, ids, spans = [], [], [], []
+        for j, case in enumerate(part):
+            n, offset = len(case), int(columns.offsets[j])
+            first = max(0, n - max_events)
+            spans.append((len(lengths), first))
+            rows.append(np.arange(offset, offset + n))
+            lengths.append(n)
+            if n > 1:
+                left_out = np.arange(first, n)
+                keep = np.arange(n)[None, :] != left_out[:, None]  # one row per variant
+                rows.append(offset + np.broadcast_to(np.arange(n), keep.shape)[keep])
+                lengths.extend([n - 1] * len(left_out))
+            ids.extend([case.case_id] * (1 + (n - first if n > 1 else 0)))
+        variants = columns.take(np.concatenate(rows), np.asarray(lengths, np.int64), ids)
+        scores = score_columns(model, variants)
         for case, (begin, first) in zip(part, spans):
             full = float(scores[begin])
             events = case.events
