@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -22,10 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, text  # noqa: E402
 from rich.progress import Progress  # noqa: E402
 
+from benchmarks.bench_data import T0, insert_random_activities, timed  # noqa: E402
 from core import audit  # noqa: E402,F401
 from core.db import Base, Database  # noqa: E402
-from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL, NODE_TYPES  # noqa: E402
-from core.models import Activity, Customer, CustomerProgress, CustomerSearchTerm, User  # noqa: E402
+from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL  # noqa: E402
+from core.models import Customer, CustomerProgress, CustomerSearchTerm, User  # noqa: E402
 from core.search import pinyin_forms, search_terms  # noqa: E402
 from core.services.activities import log_activity  # noqa: E402
 from core.services.customers import find_customers  # noqa: E402
@@ -34,7 +33,6 @@ from core.services.timeline import customer_view  # noqa: E402
 from core.services.users import add_user, create_organisation, get_or_create_team  # noqa: E402
 
 N_REPS, N_TEAMS = 50, 5
-T0 = datetime(2025, 1, 1)
 
 
 def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -> dict:
@@ -66,22 +64,7 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
             bar.advance(task, 5000)
         for i in range(0, len(terms), 50_000):
             conn.execute(insert(CustomerSearchTerm), terms[i:i + 50_000])
-        task = bar.add_task("activities", total=n_activities)
-        batch = []
-        types = list(NODE_TYPES["discovery"])
-        for k in range(n_activities):
-            cid = rng.randint(1, n_customers)
-            batch.append(dict(customer_id=cid, author_id=customers[cid - 1]["owner_id"], type=rng.choice(types),
-                              direction="out", occurred_at=T0 + timedelta(minutes=rng.randint(0, 500_000)),
-                              content="拜访客户,沟通需求与报价", node_key=rng.choice(node_keys), attachments=[],
-                              active=True, created_at=T0))
-            if len(batch) == 10_000:
-                conn.execute(insert(Activity), batch)
-                bar.advance(task, len(batch))
-                batch = []
-        if batch:
-            conn.execute(insert(Activity), batch)
-            bar.advance(task, len(batch))
+        insert_random_activities(conn, bar, rng, customers, node_keys, n_activities, batch_size=10_000)
     if db.url.startswith("postgresql"):
         with db.engine.begin() as conn:
             conn.execute(text("SELECT setval('customers_id_seq', (SELECT max(id) FROM customers))"))
@@ -92,16 +75,6 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
     ids["owners"] = {c["id"]: c["owner_id"] for c in customers}
     ids["names"] = [c["name"] for c in customers]
     return ids
-
-
-def timed(fn, samples: int) -> tuple[float, float]:
-    times = []
-    for i in range(samples):
-        t = time.perf_counter()
-        fn(i)
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
 
 
 def measure(db: Database, ids: dict, samples: int) -> dict[str, tuple[float, float]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -26,11 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.progress import Progress  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
+from benchmarks.bench_data import T0, insert_in_batches, insert_random_activities, timed  # noqa: E402
 from core import audit  # noqa: E402,F401
 from core.db import Base, Database  # noqa: E402
-from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL, NODE_TYPES  # noqa: E402
+from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL  # noqa: E402
 from core.models import (  # noqa: E402
-    Activity, Customer, CustomerProgress, Material, MaterialUse, NodeEvent, NodeVisit, User,
+    Customer, CustomerProgress, Material, MaterialUse, NodeEvent, NodeVisit, User,
 )
 from core.services.funnel import funnel, stuck_customers  # noqa: E402
 from core.services.playbooks import import_shipped_playbooks  # noqa: E402
@@ -38,7 +38,6 @@ from core.services.users import add_user, create_organisation, get_or_create_tea
 from core.services.visits import derive_visits  # noqa: E402
 
 N_REPS, N_TEAMS, N_MATERIALS = 50, 5, 12
-T0 = datetime(2025, 1, 1)
 NOW = datetime(2026, 1, 1)
 SCHEMA = "funnel_bench"
 
@@ -118,31 +117,10 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
             conn.execute(insert(Customer), customers[i:i + 5000])
             conn.execute(insert(CustomerProgress), progress[i:i + 5000])
             bar.advance(task, 5000)
-        task = bar.add_task("node events", total=len(events))
-        for i in range(0, len(events), 20_000):
-            conn.execute(insert(NodeEvent), events[i:i + 20_000])
-            bar.advance(task, len(events[i:i + 20_000]))
-        task = bar.add_task("node visits", total=len(visits))
-        for i in range(0, len(visits), 20_000):
-            conn.execute(insert(NodeVisit), visits[i:i + 20_000])
-            bar.advance(task, len(visits[i:i + 20_000]))
+        insert_in_batches(conn, bar, "node events", NodeEvent, events)
+        insert_in_batches(conn, bar, "node visits", NodeVisit, visits)
         conn.execute(insert(MaterialUse), uses)
-        task = bar.add_task("activities", total=n_activities)
-        types = list(NODE_TYPES["discovery"])
-        batch = []
-        for _ in range(n_activities):
-            cid = rng.randint(1, n_customers)
-            batch.append(dict(customer_id=cid, author_id=customers[cid - 1]["owner_id"], type=rng.choice(types),
-                              direction="out", occurred_at=T0 + timedelta(minutes=rng.randint(0, 500_000)),
-                              content="拜访客户,沟通需求与报价", node_key=rng.choice(node_keys), attachments=[],
-                              active=True, created_at=T0))
-            if len(batch) == 20_000:
-                conn.execute(insert(Activity), batch)
-                bar.advance(task, len(batch))
-                batch = []
-        if batch:
-            conn.execute(insert(Activity), batch)
-            bar.advance(task, len(batch))
+        insert_random_activities(conn, bar, rng, customers, node_keys, n_activities, batch_size=20_000)
     with db.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     ids["events"] = len(events)
@@ -151,17 +129,6 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
     ids["rep"] = ids["reps"][0]
     ids["node"] = node_keys[3]
     return ids
-
-
-def timed(fn, samples: int) -> tuple[float, float]:
-    fn()  # warm caches
-    times = []
-    for _ in range(samples):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
 
 
 def measure(db: Database, ids: dict, samples: int) -> dict[str, tuple[float, float]]:
@@ -177,7 +144,7 @@ def measure(db: Database, ids: dict, samples: int) -> dict[str, tuple[float, flo
         def once():
             with db.reader() as s:
                 funnel(s, s.merge(actor, load=False), "b2b", now=NOW, **kw)
-        results[label] = timed(once, samples)
+        results[label] = timed(lambda _i: once(), samples, warm=True)
 
     run("funnel: organisation, all time", admin, org=True)
     run("funnel: team (20k customers), all time", manager, team=ids["team0"])
@@ -189,12 +156,12 @@ def measure(db: Database, ids: dict, samples: int) -> dict[str, tuple[float, flo
     def drill():
         with db.reader() as s:
             stuck_customers(s, s.merge(manager, load=False), ids["node"], "b2b", now=NOW)
-    results["drill-down: team's customers at a node"] = timed(drill, samples)
+    results["drill-down: team's customers at a node"] = timed(lambda _i: drill(), samples, warm=True)
 
     def effect():
         with db.reader() as s:
             material_effectiveness(s, s.merge(admin, load=False), "b2b", node_key=ids["node"])
-    results["material effectiveness at a node (org)"] = timed(effect, samples)
+    results["material effectiveness at a node (org)"] = timed(lambda _i: effect(), samples, warm=True)
     return results
 
 

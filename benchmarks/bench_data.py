@@ -1,0 +1,61 @@
+"""What the company-scale benchmarks share: filling tables in batches with a progress bar, the
+random activity history, and p50/p99 timing. (Benchmarks only; nothing here is product code.)"""
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert
+
+from core.journeys import NODE_TYPES
+from core.models import Activity
+
+T0 = datetime(2025, 1, 1)
+
+
+def insert_in_batches(conn, bar, label: str, model, rows: list[dict], size: int = 20_000) -> None:
+    task = bar.add_task(label, total=len(rows))
+    for i in range(0, len(rows), size):
+        conn.execute(insert(model), rows[i:i + size])
+        bar.advance(task, len(rows[i:i + size]))
+
+
+def insert_random_activities(conn, bar, rng: random.Random, customers: list[dict], node_keys: list[str],
+                             n: int, batch_size: int) -> None:
+    """`n` visits spread over the customers (ids 1..len(customers)) and 500,000 minutes from T0."""
+    task = bar.add_task("activities", total=n)
+    types = list(NODE_TYPES["discovery"])
+    batch = []
+    for _ in range(n):
+        cid = rng.randint(1, len(customers))
+        batch.append(dict(customer_id=cid, author_id=customers[cid - 1]["owner_id"], type=rng.choice(types),
+                          direction="out", occurred_at=T0 + timedelta(minutes=rng.randint(0, 500_000)),
+                          content="拜访客户,沟通需求与报价", node_key=rng.choice(node_keys), attachments=[],
+                          active=True, created_at=T0))
+        if len(batch) == batch_size:
+            conn.execute(insert(Activity), batch)
+            bar.advance(task, len(batch))
+            batch = []
+    if batch:
+        conn.execute(insert(Activity), batch)
+        bar.advance(task, len(batch))
+
+
+def p50_p99(times_ms: list[float]) -> tuple[float, float]:
+    times = sorted(times_ms)
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def timed(fn: Callable[[int], object], samples: int, *, warm: bool = False) -> tuple[float, float]:
+    """p50 and p99 milliseconds of fn(i) for i in range(samples) (after one unmeasured call if warm)."""
+    if warm:
+        fn(-1)
+    times = []
+    for i in range(samples):
+        t = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - t) * 1000)
+    return p50_p99(times)
