@@ -107,3 +107,17 @@ def test_last_only_encoding_equals_the_last_row_of_the_full_encoding(small_log):
     np.testing.assert_allclose(last.last_agg(), full.last_agg(), rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(last.cat, full.cat)
     np.testing.assert_array_equal(last.num, full.num)
+
+
+def test_columns_of_chosen_cases_equal_reading_those_cases(small_log):
+    log, _ = small_log
+    spec = FeatureSpec.fit(log)
+    columns = spec.columns(log.cases)
+    chosen = np.array([7, 2, 2, 40])
+    cut = columns.cases(chosen)
+    read = spec.columns([log.cases[i] for i in chosen])
+    assert cut.case_ids == read.case_ids
+    for name in ("offsets", "act", "lc", "res", "direction", "ts", "offset_s", "amount", "node"):
+        np.testing.assert_array_equal(getattr(cut, name), getattr(read, name))
+    assert len(columns.cases(np.array([], np.int64))) == 0
+    np.testing.assert_allclose(spec.encode_columns(cut).agg, spec.encode([log.cases[i] for i in chosen]).agg)
