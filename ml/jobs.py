@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from core.db import Database, utcnow
 from core.models import Activity, Customer, IntentScore
+from core.models.collab import EXAMPLE_MODEL_PREFIX, OWN_MODEL_MIN_EACH
 from core.settings import get_settings
 from ml.crm import NODE_PREFIX, CrmLog, crm_log
 from ml.dataset import cut_before as cut_log
@@ -24,7 +25,7 @@ from ml.eventlog import Case, EventLog
 
 log = logging.getLogger("mammoth.ml")
 SHIPPED = Path(__file__).resolve().parent / "shipped" / "default"
-MIN_EACH = 50  # won and lost customers needed before the team's own model replaces the current one
+MIN_EACH = OWN_MODEL_MIN_EACH  # won and lost customers needed before the team's own model replaces the current one
 HOLDOUT = 0.2
 # A team's history is small (hundreds to thousands of customers): one network and a short
 # schedule train in well under a minute on two cores; BPIC-scale evaluation uses the defaults.
@@ -225,6 +226,8 @@ def score_customers(db: Database, *, customer_ids: list[int] | None = None, now:
         log.warning("no intent model available (train one with `mammoth model train --from-db`)")
         return 0
     version = model.manifest_info["version"]
+    if active_folder() == SHIPPED:  # the card tells reps these numbers come from the example model
+        version = EXAMPLE_MODEL_PREFIX + version
     now = now or utcnow()
     with db.reader() as s:
         data = crm_log(s, customer_ids=customer_ids, open_only=True)

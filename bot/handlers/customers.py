@@ -7,6 +7,7 @@ from bot.handlers import button, command
 from bot.handlers.common import choose_customer, customer_label
 from bot.handlers.render import master_line, timeline_line
 from bot.messages import Button, Reply
+from core.models.collab import OWN_MODEL_MIN_EACH
 from core.services.access import get_customer
 from core.services.customers import find_customers
 from core.services.timeline import CustomerView, customer_view, timeline
@@ -88,6 +89,8 @@ def card(ctx: Context, view: CustomerView) -> Reply:
                            trend="" if trend is None else fmt_percent(trend, signed=True)).rstrip())
         for reason in (view.intent.reasons or [])[:3]:
             lines.append(f"   · {reason_words(ctx, reason)}")
+        if view.intent.from_example_model:
+            lines.append(ctx.t("card.intent_example", n=OWN_MODEL_MIN_EACH))
     else:
         lines.append(ctx.t("card.no_intent"))
     activities = [e for e in view.timeline.entries if e.kind == "activity"][:CARD_ACTIVITIES]

@@ -164,6 +164,7 @@ TEXTS = {
     "card.node_finished": "📍 Key steps: {playbook} ✔ all done",
     "card.intent": "🎯 AI intent {score} {arrow} {trend}",
     "card.no_intent": "🎯 AI intent: no score yet",
+    "card.intent_example": "   (scored by the example model; retrained on your own data once the team has {n} won and {n} lost customers)",
     "card.recent": "🕘 Recent activity:",
     "card.follow_ups": "⏰ Open follow-ups:",
     "card.orders": "📦 Orders:",

@@ -164,6 +164,7 @@ TEXTS = {
     "card.node_finished": "📍 三一客:{playbook} ✔ 全部节点已完成",
     "card.intent": "🎯 AI意向 {score} {arrow} {trend}",
     "card.no_intent": "🎯 AI意向:暂无评分",
+    "card.intent_example": "   (示例模型打分;团队成交、丢单各满 {n} 个后,会用你们自己的数据训练)",
     "card.recent": "🕘 最近跟单:",
     "card.follow_ups": "⏰ 待跟进:",
     "card.orders": "📦 订单:",

@@ -23,6 +23,13 @@ class Thread(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+# A score written by the model shipped with Mammoth (trained on demo data) carries this prefix on
+# its model_version: the card says so until the team's own model (OWN_MODEL_MIN_EACH won and as
+# many lost customers) takes over.
+EXAMPLE_MODEL_PREFIX = "shipped:"
+OWN_MODEL_MIN_EACH = 50
+
+
 class IntentScore(Base):
     """AI潜客意向判断: written by ml/, read by core and the scheduler as plain numbers."""
 

@@ -12,6 +12,7 @@ from core.errors import NotFound
 from core.models import (
     Activity, Customer, FollowUp, IntentScore, MasterOrder, SubOrder, User,
 )
+from core.models.collab import EXAMPLE_MODEL_PREFIX
 from core.services.access import get_customer
 from core.services.activities import open_follow_ups
 from core.services.orders import list_orders
@@ -52,6 +53,10 @@ class IntentSummary:
     model_version: str
     computed_at: datetime
     reasons: list
+
+    @property
+    def from_example_model(self) -> bool:
+        return self.model_version.startswith(EXAMPLE_MODEL_PREFIX)
 
     @property
     def trend(self) -> float | None:

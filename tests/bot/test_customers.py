@@ -139,3 +139,17 @@ def test_free_text_name_is_a_search(rep, customers):
     assert "华夏银行" in rep.text
     assert f"c:view:{customers['huaxia']}" in rep.payloads()
     assert any(p.startswith("log:txt:") for p in rep.payloads())
+
+
+def test_card_says_when_the_score_comes_from_the_example_model(rep, locale, db, customers):
+    cid = customers["huawei"]
+    hint = {"zh": "示例模型", "en": "example model"}[locale]
+    with db.session() as s:
+        s.add(IntentScore(customer_id=cid, score=0.6, model_version="team-v3", computed_at=utcnow()))
+    rep.send("/c 华为技术")
+    assert "60%" in rep.text and hint not in rep.text
+    with db.session() as s:
+        s.add(IntentScore(customer_id=cid, score=0.64, model_version="shipped:lstm-x",
+                          computed_at=utcnow() + timedelta(seconds=1)))
+    rep.send("/c 华为技术")
+    assert "64%" in rep.text and hint in rep.text and "50" in rep.text

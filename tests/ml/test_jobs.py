@@ -92,6 +92,19 @@ def test_score_writes_rows_with_reasons_then_rescores_only_changed(demo_db, regi
         assert s.scalar(select(func.count()).where(IntentScore.customer_id == target)) == 2
 
 
+def test_scores_of_the_shipped_model_are_marked_as_the_example_models(demo_db, registry):
+    from core.models.collab import EXAMPLE_MODEL_PREFIX
+    from ml.registry import read_manifest
+
+    assert jobs.active_folder() == jobs.SHIPPED
+    with demo_db.reader() as s:
+        some = sorted(s.scalars(select(Customer.id).where(Customer.status.in_(("lead", "active")))))[:3]
+    assert jobs.score_customers(demo_db, customer_ids=some, explain=False) == 3
+    with demo_db.reader() as s:
+        versions = set(s.scalars(select(IntentScore.model_version).where(IntentScore.customer_id.in_(some))))
+    assert EXAMPLE_MODEL_PREFIX + read_manifest(jobs.SHIPPED)["version"] in versions
+
+
 def test_the_shipped_model_gives_open_demo_customers_believable_percentages(demo_db):
     """The percentages reps see must mean something. A richer head once early-stopped at epoch 1
     on the demo and Platt-scaled its tiny logits: it ranked well, but most open customers read
