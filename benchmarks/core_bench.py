@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, text  # noqa: E402
 from rich.progress import Progress  # noqa: E402
 
-from benchmarks.bench_data import T0, insert_random_activities, timed  # noqa: E402
+from benchmarks.bench_data import T0, insert_random_activities, settle, timed  # noqa: E402
 from core import audit  # noqa: E402,F401
 from core.db import Base, Database  # noqa: E402
 from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL  # noqa: E402
@@ -68,10 +68,7 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
     if db.url.startswith("postgresql"):
         with db.engine.begin() as conn:
             conn.execute(text("SELECT setval('customers_id_seq', (SELECT max(id) FROM customers))"))
-            conn.execute(text("ANALYZE"))
-    else:
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+    settle(db)
     ids["owners"] = {c["id"]: c["owner_id"] for c in customers}
     ids["names"] = [c["name"] for c in customers]
     return ids

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.progress import Progress  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from benchmarks.bench_data import T0, insert_in_batches, insert_random_activities, timed  # noqa: E402
+from benchmarks.bench_data import T0, insert_in_batches, insert_random_activities, settle, timed  # noqa: E402
 from core import audit  # noqa: E402,F401
 from core.db import Base, Database  # noqa: E402
 from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL  # noqa: E402
@@ -121,8 +121,7 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
         insert_in_batches(conn, bar, "node visits", NodeVisit, visits)
         conn.execute(insert(MaterialUse), uses)
         insert_random_activities(conn, bar, rng, customers, node_keys, n_activities, batch_size=20_000)
-    with db.engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+    settle(db)
     ids["events"] = len(events)
     ids["visits"] = len(visits)
     ids["uses"] = len(uses)
