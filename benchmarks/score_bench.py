@@ -59,7 +59,8 @@ def main() -> None:
     # warm-up (allocator, oneDNN kernels)
     score_cases(model, log.cases[:5000])
 
-    chunks = [[log.cases[i] for i in index] for index in length_sorted_chunks(log.cases)]
+    lengths = np.fromiter((len(c) for c in log.cases), np.int64, count=len(log))
+    chunks = [[log.cases[i] for i in index] for index in length_sorted_chunks(lengths)]
     t0 = time.perf_counter()
     encoded = [model.spec.encode(chunk, last_only=True) for chunk in chunks]
     t_encode = time.perf_counter() - t0

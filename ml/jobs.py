@@ -84,14 +84,15 @@ def list_versions() -> list[VersionInfo]:
     from ml.registry import read_manifest
 
     active = active_folder()
-    folders = sorted((f for f in (model_dir() / "versions").glob("*") if (f / "manifest.json").exists()
-                      and f.name != "pending"),
-                     key=lambda f: (read_manifest(f).get("created_at", ""), len(f.name), f.name))  # -2 before -10
+    folders = [f for f in (model_dir() / "versions").glob("*") if f.name != "pending"]
+    manifests = {f: read_manifest(f) for f in folders if (f / "manifest.json").exists()}
+    registered = sorted(manifests, key=lambda f: (manifests[f].get("created_at", ""), len(f.name), f.name))  # -2 before -10
+    if (SHIPPED / "manifest.json").exists():
+        manifests[SHIPPED] = read_manifest(SHIPPED)
+        registered.append(SHIPPED)
     out = []
-    for folder in [*folders, SHIPPED]:
-        if not (folder / "manifest.json").exists():
-            continue
-        m = read_manifest(folder)
+    for folder in registered:
+        m = manifests[folder]
         metrics = m.get("metrics") or {}
         out.append(VersionInfo(SHIPPED_NAME if folder == SHIPPED else folder.name, m.get("backbone", "?"),
                                m.get("created_at", ""), metrics.get("holdout_auc"),
@@ -177,7 +178,8 @@ def train_from_db(db: Database, *, backbone: str = "lstm", seed: int = 0, min_ea
     target = out or model_dir() / "versions" / "pending"
     if target.exists() and out is None:
         shutil.rmtree(target)
-    folder = save_model(model, target, data_hash=record["data_hash"], version=None if out else _new_version(backbone, record),
+    folder = save_model(model, target, data_hash=record["data_hash"],
+                        unique_in=None if out else model_dir() / "versions",
                         metrics={"holdout_auc": new_auc, "previous_holdout_auc": old_auc,
                                  "validation": record["valid_metrics"]},
                         training={**record, "source": "crm", "cut_before": data.cut_before})
@@ -190,16 +192,6 @@ def train_from_db(db: Database, *, backbone: str = "lstm", seed: int = 0, min_ea
             _point_active(version)
     return TrainResult(version, folder, new_auc, old_auc, should_activate)
 
-
-def _new_version(backbone: str, record: dict) -> str:
-    """<backbone>-<UTC time>-<data hash>, with a counter when that name is taken (two trainings on
-    the same data within a second must not overwrite each other, least of all the active one)."""
-    base = f"{backbone}-{utcnow():%Y%m%dT%H%M%SZ}-{record['data_hash'][:8]}"
-    name, n = base, 1
-    while (model_dir() / "versions" / name).exists():
-        n += 1
-        name = f"{base}-{n}"
-    return name
 
 
 # ------------------------------------------------------------------ scoring

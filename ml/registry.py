@@ -45,15 +45,24 @@ def save_model(
     metrics: dict[str, Any] | None = None,
     training: dict[str, Any] | None = None,
     version: str | None = None,
+    unique_in: Path | None = None,
 ) -> Path:
-    """Write weights and manifest. ``version`` defaults to ``<backbone>-<UTC time>-<hash[:8]>``."""
+    """Write weights and manifest. ``version`` defaults to ``<backbone>-<UTC time>-<hash[:8]>``,
+    with a counter when ``unique_in`` already holds a folder of that name (two trainings on the
+    same data within a second must not overwrite each other, least of all the active one)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     created = datetime.now(timezone.utc).replace(microsecond=0)
+    if version is None:
+        version = base = f"{model.backbone}-{created:%Y%m%dT%H%M%SZ}-{(data_hash or 'nohash')[:8]}"
+        n = 1
+        while unique_in is not None and (unique_in / version).exists():
+            n += 1
+            version = f"{base}-{n}"
     files = model._save_weights(folder)
     manifest = {
         "format": FORMAT,
-        "version": version or f"{model.backbone}-{created:%Y%m%dT%H%M%SZ}-{(data_hash or 'nohash')[:8]}",
+        "version": version,
         "created_at": created.isoformat(),
         "training_data_hash": data_hash,
         "training": training or {},

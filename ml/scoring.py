@@ -21,31 +21,23 @@ from ml.models.base import IntentModel
 DEFAULT_CHUNK = 4096  # cases encoded at a time: bounded memory, and small arrays are reused (fewer page faults)
 
 
-def length_sorted_chunks(cases: Sequence[Case], chunk: int = DEFAULT_CHUNK) -> list[np.ndarray]:
+def length_sorted_chunks(lengths: np.ndarray, chunk: int = DEFAULT_CHUNK) -> list[np.ndarray]:
     """Case indexes in chunks of similar length: batches inside a chunk then carry little padding."""
-    order = np.argsort(np.fromiter((len(c) for c in cases), np.int64, count=len(cases)), kind="stable")
+    order = np.argsort(lengths, kind="stable")
     return [order[i : i + chunk] for i in range(0, len(order), chunk)]
 
 
 def score_cases(model: IntentModel, cases: Sequence[Case], *, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
-    """Calibrated P(sign) of each case's full sequence, aligned with ``cases``.
-
-    (Encoding the next chunk in a helper thread while torch scores the current one was measured and
-    gained nothing on two cores: torch's two compute threads already keep both busy.)
-    """
-    out = np.zeros(len(cases))
-    for index in length_sorted_chunks(cases, chunk):
-        encoded = model.spec.encode([cases[i] for i in index], last_only=True)
-        out[index] = apply_platt(model.score_last(encoded), *model.calibration)
-    return out
+    """Calibrated P(sign) of each case's full sequence, aligned with ``cases``."""
+    return score_columns(model, model.spec.columns(list(cases)), chunk=chunk)
 
 
 def score_columns(model: IntentModel, columns: EventColumns, *, chunk: int = DEFAULT_CHUNK) -> np.ndarray:
-    """:func:`score_cases` for cases already read into arrays (see :func:`explain_cases`)."""
+    """:func:`score_cases` for cases already read into arrays (:func:`explain_cases` cuts variants
+    from them). (Encoding the next chunk in a helper thread while torch scores the current one was
+    measured and gained nothing on two cores: torch's two compute threads already keep both busy.)"""
     out = np.zeros(len(columns))
-    order = np.argsort(columns.lengths, kind="stable")
-    for start in range(0, len(order), chunk):
-        index = order[start : start + chunk]
+    for index in length_sorted_chunks(columns.lengths, chunk):
         encoded = model.spec.encode_columns(columns.cases(index), last_only=True)
         out[index] = apply_platt(model.score_last(encoded), *model.calibration)
     return out
