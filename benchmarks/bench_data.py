@@ -12,8 +12,22 @@ from sqlalchemy import insert
 
 from core.journeys import NODE_TYPES
 from core.models import Activity
+from core.services.playbooks import import_shipped_playbooks
+from core.services.users import add_user, create_organisation, get_or_create_team
 
 T0 = datetime(2025, 1, 1)
+N_REPS, N_TEAMS = 50, 5
+
+
+def bench_org(s):
+    """The company the benchmarks fill: one organisation on the b2b playbook, N_TEAMS teams and
+    N_REPS reps spread over them. Returns (org, playbook, node keys, reps)."""
+    org = create_organisation(s, "bench")
+    pb = {p.key: p for p in import_shipped_playbooks(s, org.id)}["b2b"]
+    for t in range(N_TEAMS):
+        get_or_create_team(s, org, f"team{t}").playbook_id = pb.id
+    reps = [add_user(s, org, f"rep{i}", role="rep", team=f"team{i % N_TEAMS}") for i in range(N_REPS)]
+    return org, pb, [n.key for n in pb.nodes], reps
 
 
 def insert_in_batches(conn, bar, label: str, model, rows: list[dict], size: int = 20_000) -> None:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, text  # noqa: E402
 from rich.progress import Progress  # noqa: E402
 
-from benchmarks.bench_data import T0, insert_random_activities, settle, timed  # noqa: E402
+from benchmarks.bench_data import N_REPS, T0, bench_org, insert_random_activities, settle, timed  # noqa: E402
 from core import audit  # noqa: E402,F401
 from core.db import Base, Database  # noqa: E402
 from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL  # noqa: E402
@@ -28,23 +28,15 @@ from core.models import Customer, CustomerProgress, CustomerSearchTerm, User  # 
 from core.search import pinyin_forms, search_terms  # noqa: E402
 from core.services.activities import log_activity  # noqa: E402
 from core.services.customers import find_customers  # noqa: E402
-from core.services.playbooks import import_shipped_playbooks  # noqa: E402
 from core.services.timeline import customer_view  # noqa: E402
-from core.services.users import add_user, create_organisation, get_or_create_team  # noqa: E402
+from core.services.users import add_user  # noqa: E402
 
-N_REPS, N_TEAMS = 50, 5
 
 
 def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -> dict:
     rng = random.Random(seed)
     with db.session() as s:
-        org = create_organisation(s, "bench")
-        pb = {p.key: p for p in import_shipped_playbooks(s, org.id)}["b2b"]
-        node_keys = [n.key for n in pb.nodes]
-        teams = [get_or_create_team(s, org, f"team{t}") for t in range(N_TEAMS)]
-        for t in teams:
-            t.playbook_id = pb.id
-        reps = [add_user(s, org, f"rep{i}", role="rep", team=f"team{i % N_TEAMS}") for i in range(N_REPS)]
+        org, pb, node_keys, reps = bench_org(s)
         admin = add_user(s, org, "admin", role="admin")
         ids = {"org": org.id, "pb": pb.id, "reps": [r.id for r in reps], "admin": admin.id}
     customers, progress, terms = [], [], []

@@ -25,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.progress import Progress  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from benchmarks.bench_data import T0, insert_in_batches, insert_random_activities, settle, timed  # noqa: E402
+from benchmarks.bench_data import (  # noqa: E402
+    T0, bench_org, insert_in_batches, insert_random_activities, settle, timed,
+)
 from core import audit  # noqa: E402,F401
 from core.db import Base, Database  # noqa: E402
 from core.journeys import COMPANY_FORM, COMPANY_HEAD, COMPANY_TAIL  # noqa: E402
@@ -33,11 +35,10 @@ from core.models import (  # noqa: E402
     Customer, CustomerProgress, Material, MaterialUse, NodeEvent, NodeVisit, User,
 )
 from core.services.funnel import funnel, stuck_customers  # noqa: E402
-from core.services.playbooks import import_shipped_playbooks  # noqa: E402
-from core.services.users import add_user, create_organisation, get_or_create_team  # noqa: E402
+from core.services.users import add_user  # noqa: E402
 from core.services.visits import derive_visits  # noqa: E402
 
-N_REPS, N_TEAMS, N_MATERIALS = 50, 5, 12
+N_MATERIALS = 12
 NOW = datetime(2026, 1, 1)
 SCHEMA = "funnel_bench"
 
@@ -75,13 +76,7 @@ def journey(rng: random.Random, n_nodes: int, start: datetime) -> tuple[list[tup
 def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -> dict:
     rng = random.Random(seed)
     with db.session() as s:
-        org = create_organisation(s, "bench")
-        pb = {p.key: p for p in import_shipped_playbooks(s, org.id)}["b2b"]
-        node_keys = [n.key for n in pb.nodes]
-        teams = [get_or_create_team(s, org, f"team{t}") for t in range(N_TEAMS)]
-        for t in teams:
-            t.playbook_id = pb.id
-        reps = [add_user(s, org, f"rep{i}", role="rep", team=f"team{i % N_TEAMS}") for i in range(N_REPS)]
+        org, pb, node_keys, reps = bench_org(s)
         manager = add_user(s, org, "manager0", role="manager", team="team0")
         admin = add_user(s, org, "admin", role="admin")
         materials = [Material(org_id=org.id, key=f"m{i}", title=f"资料{i}", kind="pdf", category="案例",
@@ -90,7 +85,7 @@ def populate(db: Database, n_customers: int, n_activities: int, seed: int = 1) -
         s.add_all(materials)
         s.flush()
         ids = {"org": org.id, "pb": pb.id, "reps": [r.id for r in reps], "admin": admin.id, "manager": manager.id,
-               "team0": teams[0].id, "materials": [m.id for m in materials]}
+               "team0": reps[0].team_id, "materials": [m.id for m in materials]}
     customers, progress, events, visits, uses = [], [], [], [], []
     for cid in range(1, n_customers + 1):
         owner = rng.choice(ids["reps"])
